@@ -1,0 +1,4 @@
+/** Every CLI command, in the order `lockstep --help` lists them. Add one import and one entry per command. */
+import type { Command } from 'commander';
+
+export const commands: Array<(program: Command) => void> = [];

@@ -1,0 +1,5 @@
+/**
+ * @module
+ * `@lockstep/sdk/node`: Node-only additions (RESP store via iovalkey, loading bundles from paths).
+ */
+export * from './index.ts';

@@ -92,3 +92,48 @@ export class EngineError extends LockstepError {
 export function excerpt(text: string, max = 200): string {
   return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} chars)`;
 }
+
+/**
+ * Experiment tracking or the model registry refused a call. `errorCode` uses MLflow's vocabulary
+ * (`RESOURCE_DOES_NOT_EXIST`, `RESOURCE_ALREADY_EXISTS`, `INVALID_PARAMETER_VALUE`, …) for both the
+ * local store and a remote MLflow server, so callers handle both backends the same way.
+ */
+export class TrackingError extends LockstepError {
+  readonly errorCode: string;
+  constructor(
+    errorCode: string,
+    message: string,
+    options: LockstepErrorOptions & { code?: Extract<LockstepErrorCode, 'TRACKING_ERROR' | 'REMOTE_ERROR'> } = {},
+  ) {
+    super(options.code ?? 'TRACKING_ERROR', message, { ...options, details: { ...options.details, errorCode } });
+    this.name = 'TrackingError';
+    this.errorCode = errorCode;
+  }
+}
+
+/**
+ * An MLflow tracking server answered an error (`{"error_code", "message"}`) or could not be reached
+ * (`errorCode` `NETWORK_ERROR`, `status` 0). `serverMessage` is the server's own message, verbatim.
+ */
+export class MlflowError extends TrackingError {
+  readonly status: number;
+  readonly serverMessage: string;
+  readonly endpoint: string;
+  constructor(
+    status: number,
+    errorCode: string,
+    serverMessage: string,
+    endpoint: string,
+    options: LockstepErrorOptions = {},
+  ) {
+    super(errorCode, `MLflow ${endpoint} answered ${status || 'no response'} ${errorCode}: ${excerpt(serverMessage, 500)}`, {
+      ...options,
+      code: 'REMOTE_ERROR',
+      details: { ...options.details, status, endpoint },
+    });
+    this.name = 'MlflowError';
+    this.status = status;
+    this.serverMessage = serverMessage;
+    this.endpoint = endpoint;
+  }
+}

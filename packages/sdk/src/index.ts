@@ -3,3 +3,9 @@
  * `@lockstep/sdk`: the runtime-agnostic core (Web-standard APIs only). Node-only pieces live in `@lockstep/sdk/node`.
  */
 export * from './errors.ts';
+export * from './hash.ts';
+export * from './spec/feature-view.ts';
+export * from './spec/model-input.ts';
+export * from './vectorizer.ts';
+export * from './online-format.ts';
+export * from './bundle/manifest.ts';

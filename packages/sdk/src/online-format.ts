@@ -1,0 +1,124 @@
+/**
+ * The online key layout and value encoding (spec: docs/online-format.md). Writers (materialization) and readers
+ * (the SDK's stores and scorer) both call these functions: there is one implementation of the format.
+ *
+ * Key:    ls:<project>:<view>:<schemaHash>:v<version>:<entity key>
+ * Entity: join-key values joined by "|"; "%" and "|" inside a string value are percent-escaped.
+ * Value:  a JSON array [eventTimeMs, f1, f2, …] with the view's features in spec order; null for a missing value.
+ * Pointer: ls:<project>:_published holds a JSON object {"<view>:<schemaHash>": <version>, …}; flipping it publishes
+ *         a whole snapshot at once.
+ */
+import type { FeatureViewSpec } from './spec/feature-view.ts';
+import { InputError } from './errors.ts';
+
+/** The version of this format, recorded in bundles and pointers. */
+export const ONLINE_FORMAT_VERSION = 1;
+
+/** A join-key value: strings and integers are supported. */
+export type KeyPart = string | number;
+
+/** Encodes one entity's join-key values. Numbers must be integers (floats make ambiguous keys). */
+export function encodeEntityKey(parts: readonly KeyPart[]): string {
+  let out = '';
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i];
+    let s: string;
+    if (typeof p === 'number') {
+      if (!Number.isInteger(p)) throw new InputError(`entity key part ${i} must be an integer or a string, got ${p}`);
+      s = String(p);
+    } else if (typeof p === 'string') {
+      s = p.includes('%') || p.includes('|') ? p.replace(/%/g, '%25').replace(/\|/g, '%7C') : p;
+    } else {
+      throw new InputError(`entity key part ${i} must be an integer or a string, got ${typeof p}`);
+    }
+    out += i ? `|${s}` : s;
+  }
+  return out;
+}
+
+/** The key prefix of one view's snapshot version: everything before the entity key. */
+export function viewKeyPrefix(project: string, view: Pick<FeatureViewSpec, 'name' | 'schemaHash'>, version: number): string {
+  return `ls:${project}:${view.name}:${view.schemaHash}:v${version}:`;
+}
+
+/** The full key of one entity's row in one view snapshot. */
+export function featureKey(
+  project: string,
+  view: Pick<FeatureViewSpec, 'name' | 'schemaHash'>,
+  version: number,
+  entity: readonly KeyPart[],
+): string {
+  return viewKeyPrefix(project, view, version) + encodeEntityKey(entity);
+}
+
+/** The key of the project's publication pointer. */
+export function pointerKey(project: string): string {
+  return `ls:${project}:_published`;
+}
+
+/** The pointer's field for one view (a schema change is a different field, so old readers keep their version). */
+export function pointerField(view: Pick<FeatureViewSpec, 'name' | 'schemaHash'>): string {
+  return `${view.name}:${view.schemaHash}`;
+}
+
+/** A decoded row: when it was computed and its feature values in spec order. */
+export interface FeatureRow {
+  eventTimeMs: number;
+  values: Array<number | null>;
+}
+
+/**
+ * Encodes one row. Non-finite numbers are written as null (JSON has no NaN): readers apply the feature's default,
+ * exactly as the offline join does for a null.
+ */
+export function encodeFeatureValue(eventTimeMs: number, values: ReadonlyArray<number | null | undefined>): string {
+  let out = `[${eventTimeMs}`;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    out += typeof v === 'number' && Number.isFinite(v) ? `,${v}` : ',null';
+  }
+  return `${out}]`;
+}
+
+/**
+ * Decodes one row written for `featureCount` features. Returns undefined for anything malformed or of another
+ * width: a value that does not fit the reader's schema is treated as missing, never misread.
+ */
+export function decodeFeatureValue(text: string | null | undefined, featureCount: number): FeatureRow | undefined {
+  if (typeof text !== 'string' || text.charCodeAt(0) !== 91 /* [ */) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(parsed) || parsed.length !== featureCount + 1) return undefined;
+  const t = parsed[0];
+  if (typeof t !== 'number' || !Number.isFinite(t)) return undefined;
+  const values = new Array<number | null>(featureCount);
+  for (let i = 0; i < featureCount; i++) {
+    const v = parsed[i + 1];
+    if (v !== null && typeof v !== 'number') return undefined;
+    values[i] = v;
+  }
+  return { eventTimeMs: t, values };
+}
+
+/** Encodes the publication pointer. */
+export function encodePointer(versions: Record<string, number>): string {
+  return JSON.stringify(versions);
+}
+
+/** Decodes the publication pointer; an absent or malformed pointer publishes nothing. */
+export function decodePointer(text: string | null | undefined): Record<string, number> {
+  if (typeof text !== 'string') return {};
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return {};
+    const out: Record<string, number> = {};
+    for (const [k, n] of Object.entries(v)) if (typeof n === 'number' && Number.isInteger(n)) out[k] = n;
+    return out;
+  } catch {
+    return {};
+  }
+}

@@ -1,4 +1,5 @@
 /** Every CLI command, in the order `lockstep --help` lists them. Add one import and one entry per command. */
 import type { Command } from 'commander';
+import { register as gateway } from './gateway.ts';
 
-export const commands: Array<(program: Command) => void> = [];
+export const commands: Array<(program: Command) => void> = [gateway];

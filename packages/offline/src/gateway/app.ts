@@ -1,0 +1,188 @@
+/**
+ * The gateway as a Hono app: the Upstash REST protocol, as `@upstash/redis` speaks it, in front of one
+ * Redis/Valkey connection.
+ *
+ * - `POST /` with `["set","k","v","ex",10]` → `{"result":"OK"}`; a command Redis refuses → 400 `{"error":…}`.
+ * - `POST /pipeline` with `[["set","k","v"],["get","k"]]` → `[{"result":"OK"},{"result":"dg=="}]`; a command
+ *   Redis refuses is an `{"error":…}` entry, the others still run.
+ * - `POST /multi-exec`: the same commands inside MULTI/EXEC; a command refused while queueing aborts it (400).
+ * - `Authorization: Bearer <token>` on every request (401 otherwise), `Upstash-Encoding: base64` answers,
+ *   `upstash-sync-token` echoed back.
+ *
+ * The app holds no server: test it with `app.request()`, serve it with {@link startGateway}.
+ *
+ * @module
+ */
+import { Hono, type Context } from 'hono';
+import { timingSafeEqual } from 'node:crypto';
+import type { Redis } from 'iovalkey';
+import { InputError } from '@lockstep/sdk';
+import { CommandPolicy, type CommandPolicyOptions } from './command-policy.ts';
+import { encodeEntry, encodeError, encodeResult } from './encode-reply.ts';
+import { parseBatch, parseSingle, type RedisCommand } from './parse-commands.ts';
+import { executeBatch, isReplyError } from './redis-connection.ts';
+import { GatewayRequestError } from './request-error.ts';
+
+/** Options for {@link createGatewayApp}. */
+export interface GatewayAppOptions extends CommandPolicyOptions {
+  /** The Redis/Valkey connection, from {@link connectGatewayRedis} (its options matter: see there). The caller owns it. */
+  redis: Redis;
+  /**
+   * Bearer token(s) accepted in `Authorization: Bearer <token>`. Several tokens allow rotation.
+   * Required unless `insecureNoAuth` is true.
+   */
+  token?: string | readonly string[];
+  /**
+   * Serve without authentication (local development only).
+   * @default false
+   */
+  insecureNoAuth?: boolean;
+  /**
+   * Largest request body accepted, in bytes; larger ones get 413 without being read.
+   * @default 10485760 (10 MiB)
+   */
+  maxBodyBytes?: number;
+  /**
+   * Called with failures that are the gateway's or Redis's fault (5xx), for logging.
+   * @default nothing
+   */
+  onError?: (err: unknown) => void;
+}
+
+/** Default for {@link GatewayAppOptions.maxBodyBytes}. */
+export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+const JSON_HEADERS = { 'content-type': 'application/json' } as const;
+
+function answer(body: string, status: number, syncToken: string | undefined): Response {
+  return new Response(body, {
+    status,
+    headers: syncToken ? { 'content-type': 'application/json', 'upstash-sync-token': syncToken } : JSON_HEADERS,
+  });
+}
+
+/** Checks `Authorization: Bearer …` against the configured tokens in constant time per token. */
+function makeAuthorizer(options: GatewayAppOptions): (header: string | undefined) => boolean {
+  if (options.insecureNoAuth) return () => true;
+  const tokens = (typeof options.token === 'string' ? [options.token] : (options.token ?? [])).filter((t) => t.length > 0);
+  if (tokens.length === 0) {
+    throw new InputError('the gateway needs at least one non-empty token (or insecureNoAuth: true)', 'token');
+  }
+  const expected = tokens.map((t) => Buffer.from(`Bearer ${t}`));
+  return (header) => {
+    if (header === undefined) return false;
+    const given = Buffer.from(header);
+    let ok = false;
+    for (const e of expected) if (e.length === given.length && timingSafeEqual(e, given)) ok = true;
+    return ok;
+  };
+}
+
+/** Read the body as text, refusing (413) bodies over the limit before reading them when the length is declared. */
+async function readBody(c: Context, maxBodyBytes: number): Promise<string> {
+  const declared = c.req.header('content-length');
+  if (declared !== undefined) {
+    if (Number(declared) > maxBodyBytes) throw tooLarge(maxBodyBytes);
+    return c.req.text();
+  }
+  // Chunked body: count as it streams in, stop at the limit.
+  const reader = c.req.raw.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBodyBytes) {
+      await reader.cancel();
+      throw tooLarge(maxBodyBytes);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString();
+}
+
+function tooLarge(maxBodyBytes: number): GatewayRequestError {
+  return new GatewayRequestError(413, `ERR request body larger than ${maxBodyBytes} bytes (maxBodyBytes / --max-body-bytes)`);
+}
+
+type Mode = 'single' | 'pipeline' | 'multi-exec';
+
+/** Build the gateway app. Throws when no token is given and `insecureNoAuth` is not set. */
+export function createGatewayApp(options: GatewayAppOptions): Hono {
+  const { redis } = options;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const authorized = makeAuthorizer(options);
+  const policy = new CommandPolicy(options);
+  const onError = options.onError ?? (() => {});
+
+  async function run(mode: Mode, c: Context): Promise<Response> {
+    const syncToken = c.req.header('upstash-sync-token') || undefined;
+    try {
+      if (c.req.method !== 'POST') {
+        return new Response(encodeError(`ERR use POST (got ${c.req.method})`), {
+          status: 405,
+          headers: { ...JSON_HEADERS, allow: 'POST' },
+        });
+      }
+      if (!authorized(c.req.header('authorization'))) {
+        return answer(encodeError('Unauthorized'), 401, syncToken);
+      }
+      const base64 = c.req.header('upstash-encoding')?.toLowerCase() === 'base64';
+      const text = await readBody(c, maxBodyBytes);
+      if (mode === 'single') {
+        const replies = await executeBatch(redis, [parseSingle(text, policy)]);
+        const reply = replies[0];
+        return reply instanceof Error
+          ? answer(encodeError(reply.message), 400, syncToken)
+          : answer(encodeResult(reply, base64), 200, syncToken);
+      }
+      const commands = parseBatch(text, policy);
+      return mode === 'pipeline'
+        ? answer(await pipeline(commands, base64), 200, syncToken)
+        : answer(await transaction(commands, base64), 200, syncToken);
+    } catch (err) {
+      if (err instanceof GatewayRequestError) return answer(encodeError(err.message), err.status, syncToken);
+      onError(err);
+      if (isReplyError(err)) return answer(encodeError(err.message), 400, syncToken);
+      const message = err instanceof Error ? err.message : String(err);
+      return answer(encodeError(`ERR redis unavailable: ${message}`), 503, syncToken);
+    }
+  }
+
+  async function pipeline(commands: RedisCommand[], base64: boolean): Promise<string> {
+    const replies = await executeBatch(redis, commands);
+    let out = '[' + encodeEntry(replies[0], base64);
+    for (let i = 1; i < replies.length; i++) out += ',' + encodeEntry(replies[i], base64);
+    return out + ']';
+  }
+
+  async function transaction(commands: RedisCommand[], base64: boolean): Promise<string> {
+    const replies = await executeBatch(redis, [['MULTI'], ...commands, ['EXEC']]);
+    const exec = replies[replies.length - 1];
+    if (exec instanceof Error) {
+      // EXECABORT: say which command was refused while queueing, not only that the transaction was discarded.
+      const refused = replies.findIndex((r, i) => i > 0 && r instanceof Error);
+      const why = refused > 0 ? ` (command ${refused - 1}: ${(replies[refused] as Error).message})` : '';
+      throw new GatewayRequestError(400, `${exec.message}${why}`);
+    }
+    if (!Array.isArray(exec)) throw new GatewayRequestError(500, 'ERR transaction was not executed');
+    let out = '[' + encodeEntry(exec[0], base64);
+    for (let i = 1; i < exec.length; i++) out += ',' + encodeEntry(exec[i], base64);
+    return out + ']';
+  }
+
+  const app = new Hono();
+  app.all('/', (c) => run('single', c));
+  app.all('/pipeline', (c) => run('pipeline', c));
+  app.all('/multi-exec', (c) => run('multi-exec', c));
+  app.notFound(() =>
+    answer(encodeError('ERR unknown path: POST commands to /, /pipeline or /multi-exec'), 404, undefined),
+  );
+  app.onError((err) => {
+    onError(err);
+    return answer(encodeError(`ERR internal gateway error: ${err instanceof Error ? err.message : String(err)}`), 500, undefined);
+  });
+  return app;
+}

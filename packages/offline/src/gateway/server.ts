@@ -1,0 +1,100 @@
+/**
+ * Serving the gateway app on Node with `@hono/node-server`, owning its Redis connection.
+ *
+ * @module
+ */
+import { serve, type ServerType } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import type { Redis } from 'iovalkey';
+import type { Hono } from 'hono';
+import { createGatewayApp, type GatewayAppOptions } from './app.ts';
+import { connectGatewayRedis, whenReady, type GatewayRedisOptions } from './redis-connection.ts';
+
+/** Options for {@link startGateway}. */
+export interface StartGatewayOptions extends Omit<GatewayAppOptions, 'redis'> {
+  /**
+   * Port to listen on; 0 picks a free one (read it back from `url`).
+   * @default 8079
+   */
+  port?: number;
+  /**
+   * Interface to listen on. Use `0.0.0.0` to accept connections from other machines.
+   * @default '127.0.0.1'
+   */
+  host?: string;
+  /**
+   * Redis/Valkey to front, e.g. `redis://127.0.0.1:6379` or `rediss://user:pass@host:6380/0`.
+   * @default 'redis://127.0.0.1:6379'
+   */
+  redisUrl?: string;
+  /**
+   * Extra iovalkey options (TLS, password, timeouts); see {@link connectGatewayRedis} for the defaults.
+   * @default {}
+   */
+  redisOptions?: GatewayRedisOptions;
+  /**
+   * How long to wait for Redis before listening anyway. When Redis is not up yet the gateway still starts,
+   * answers 503 and connects as soon as Redis appears.
+   * @default 5000
+   */
+  redisWaitMs?: number;
+}
+
+/** A running gateway. */
+export interface RunningGateway {
+  /** Base URL for `@upstash/redis`, e.g. `http://127.0.0.1:8079`. */
+  url: string;
+  port: number;
+  app: Hono;
+  redis: Redis;
+  /** Stop accepting requests, close open connections and the Redis connection. */
+  close(): Promise<void>;
+}
+
+/** Default port of `lockstep gateway`. */
+export const DEFAULT_GATEWAY_PORT = 8079;
+
+/** Start the gateway: connect to Redis, build the app, listen. */
+export async function startGateway(options: StartGatewayOptions = {}): Promise<RunningGateway> {
+  const host = options.host ?? '127.0.0.1';
+  const redis = connectGatewayRedis(options.redisUrl ?? 'redis://127.0.0.1:6379', options.redisOptions);
+  // iovalkey emits 'error' on every failed (re)connect; without a listener Node would treat it as fatal.
+  let lastLogged = 0;
+  redis.on('error', (err: Error) => {
+    const now = Date.now();
+    if (now - lastLogged > 5000) {
+      lastLogged = now;
+      options.onError?.(err);
+    }
+  });
+  let app: Hono;
+  try {
+    app = createGatewayApp({ ...options, redis });
+  } catch (err) {
+    redis.disconnect();
+    throw err;
+  }
+  await whenReady(redis, options.redisWaitMs ?? 5000).catch((err: unknown) => options.onError?.(err));
+
+  const server: ServerType = await new Promise((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: options.port ?? DEFAULT_GATEWAY_PORT, hostname: host }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+
+  return {
+    url: `http://${shownHost}:${port}`,
+    port,
+    app,
+    redis,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Keep-alive connections would hold close() open until their clients go away.
+        if ('closeAllConnections' in server) server.closeAllConnections();
+      });
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

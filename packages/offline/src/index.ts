@@ -1,0 +1,2 @@
+/** @lockstep/offline: Node-only parts of lockstep. */
+export * from './gateway/index.ts';

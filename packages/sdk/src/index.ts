@@ -9,3 +9,4 @@ export * from './spec/model-input.ts';
 export * from './vectorizer.ts';
 export * from './online-format.ts';
 export * from './bundle/manifest.ts';
+export * from './bundle/verify.ts';

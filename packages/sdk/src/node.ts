@@ -3,3 +3,4 @@
  * `@lockstep/sdk/node`: Node-only additions (RESP store via iovalkey, loading bundles from paths).
  */
 export * from './index.ts';
+export * from './node/bundle-reader.ts';

@@ -1,0 +1,233 @@
+/**
+ * Recognises the two graphs lockstep's exporter writes and compiles them to fused loops:
+ *
+ *   LR: Sigmoid(ReduceSum(Gather(w, indices) · values, axis 1) + b)
+ *   FM: Sigmoid(LR logit + c · ReduceSum((Σ_f xv)² − Σ_f xv², axis 1)),  xv = Gather(v, indices) · values[..., None]
+ *
+ * Matching is structural, not by node names: Add and Mul operands may come in either order, axes may be given
+ * negative, and constants may be initializers or Constant nodes. A graph that does not match exactly is left to
+ * the generic interpreter. The kernels read the weights in place and allocate nothing per call.
+ */
+import type { ConstTensor, OnnxModel, OnnxNode } from './onnx.ts';
+
+/** The row-level kernel: same contract as ModelEngine.run. */
+export type Kernel = (indices: Int32Array, values: Float32Array, rows: number, out: Float32Array) => void;
+
+export interface FusedModel {
+  family: 'lr' | 'fm';
+  dimension: number;
+  factors?: number;
+  kernel: (width: number) => Kernel;
+}
+
+interface Ctx {
+  model: OnnxModel;
+  producers: Map<string, OnnxNode>;
+  indices: string;
+  values: string;
+}
+
+const fround = Math.fround;
+
+/** Tries to recognise an LR or FM graph; returns undefined when the graph is anything else. */
+export function recognise(model: OnnxModel, names: { indices: string; values: string; output: string }): FusedModel | undefined {
+  const producers = new Map<string, OnnxNode>();
+  for (const n of model.nodes) for (const o of n.outputs) producers.set(o, n);
+  const cx: Ctx = { model, producers, ...names };
+  const top = op(cx, names.output, 'Sigmoid');
+  if (!top) return undefined;
+  const terms: string[] = [];
+  flattenAdds(cx, top.inputs[0], terms);
+
+  let w: Float32Array | undefined;
+  let bias = 0;
+  let biasSeen = false;
+  let fm: { v: Float32Array; k: number; c: number } | undefined;
+  for (const t of terms) {
+    const lin = matchLinear(cx, t);
+    if (lin && !w) {
+      w = lin;
+      continue;
+    }
+    const b = constant(cx, t);
+    if (b && b.kind === 'float' && b.data.length === 1 && b.dims.length <= 1 && !biasSeen) {
+      bias = b.data[0];
+      biasSeen = true;
+      continue;
+    }
+    const inter = matchInteraction(cx, t);
+    if (inter && !fm) {
+      fm = inter;
+      continue;
+    }
+    return undefined;
+  }
+  if (!w) return undefined;
+  const dimension = w.length;
+  if (fm && fm.v.length !== dimension * fm.k) return undefined;
+  const weights = w;
+  const b = fround(bias);
+  if (!fm) return { family: 'lr', dimension, kernel: (width) => lrKernel(weights, b, width) };
+  const { v, k, c } = fm;
+  return { family: 'fm', dimension, factors: k, kernel: (width) => fmKernel(weights, b, v, k, fround(c), width) };
+}
+
+function op(cx: Ctx, name: string, type: string): OnnxNode | undefined {
+  const n = cx.producers.get(name);
+  return n && n.opType === type && (n.domain === '' || n.domain === 'ai.onnx') ? n : undefined;
+}
+
+function flattenAdds(cx: Ctx, name: string, out: string[]): void {
+  const n = op(cx, name, 'Add');
+  if (!n) out.push(name);
+  else for (const i of n.inputs) flattenAdds(cx, i, out);
+}
+
+/** A constant by name: an initializer or the output of a Constant node with a tensor value. */
+function constant(cx: Ctx, name: string): ConstTensor | undefined {
+  const init = cx.model.initializers.get(name);
+  if (init) return init;
+  const n = op(cx, name, 'Constant');
+  const t = n?.attributes.get('value')?.t;
+  if (t) return t;
+  const f = n?.attributes.get('value_float')?.f;
+  return f === undefined ? undefined : { name, dims: [], data: Float32Array.of(f), kind: 'float' };
+}
+
+/** The axes of a ReduceSum/Unsqueeze (input 1 from opset 13, the attribute before), normalised for `rank`. */
+function axes(cx: Ctx, n: OnnxNode, rank: number): number[] | undefined {
+  const raw = n.inputs[1] ? constant(cx, n.inputs[1])?.data : n.attributes.get('axes')?.ints;
+  return raw ? Array.from(raw, (a) => (a < 0 ? a + rank : a)) : undefined;
+}
+
+function isReduce(cx: Ctx, n: OnnxNode | undefined, rank: number, axis: number, keepdims: boolean): n is OnnxNode {
+  if (!n) return false;
+  const a = axes(cx, n, rank);
+  const keep = (n.attributes.get('keepdims')?.i ?? 1) !== 0;
+  return !!a && a.length === 1 && a[0] === axis && keep === keepdims;
+}
+
+/** Both operands of a binary node, in either order, satisfying `first` and `second`. */
+function pair<A, B>(n: OnnxNode, first: (x: string) => A | undefined, second: (x: string) => B | undefined): [A, B] | undefined {
+  const [x, y] = n.inputs;
+  const a1 = first(x);
+  const b1 = a1 === undefined ? undefined : second(y);
+  if (a1 !== undefined && b1 !== undefined) return [a1, b1];
+  const a2 = first(y);
+  const b2 = a2 === undefined ? undefined : second(x);
+  return a2 !== undefined && b2 !== undefined ? [a2, b2] : undefined;
+}
+
+/** Gather(P, indices) with P a float initializer of rank `rank`; returns P. */
+function gatheredParam(cx: Ctx, name: string, rank: number): ConstTensor | undefined {
+  const g = op(cx, name, 'Gather');
+  if (!g || (g.attributes.get('axis')?.i ?? 0) !== 0 || g.inputs[1] !== cx.indices) return undefined;
+  const p = cx.model.initializers.get(g.inputs[0]);
+  return p && p.kind === 'float' && p.dims.length === rank ? p : undefined;
+}
+
+/** ReduceSum(Gather(w, indices) · values, axes [1], keepdims 1) → w. */
+function matchLinear(cx: Ctx, name: string): Float32Array | undefined {
+  const r = op(cx, name, 'ReduceSum');
+  if (!isReduce(cx, r, 2, 1, true)) return undefined;
+  const m = op(cx, r.inputs[0], 'Mul');
+  const p = m && pair(m, (x) => gatheredParam(cx, x, 1), (x) => (x === cx.values ? x : undefined));
+  return p?.[0].data as Float32Array | undefined;
+}
+
+/** Gather(v, indices) · Unsqueeze(values, [2]) → v. */
+function matchXv(cx: Ctx, name: string): ConstTensor | undefined {
+  const m = op(cx, name, 'Mul');
+  const isUnsqueezedValues = (x: string) => {
+    const u = op(cx, x, 'Unsqueeze');
+    const a = u && axes(cx, u, 3);
+    return u && u.inputs[0] === cx.values && a?.length === 1 && a[0] === 2 ? x : undefined;
+  };
+  return (m && pair(m, (x) => gatheredParam(cx, x, 2), isUnsqueezedValues))?.[0];
+}
+
+/** c · ReduceSum(ReduceSum(xv, 1)² − ReduceSum(xv², 1), axes [1], keepdims 1) → v, k, c. */
+function matchInteraction(cx: Ctx, name: string): { v: Float32Array; k: number; c: number } | undefined {
+  const m = op(cx, name, 'Mul');
+  const scalar = (x: string) => {
+    const t = constant(cx, x);
+    return t && t.kind === 'float' && t.data.length === 1 && t.dims.length <= 1 ? t.data[0] : undefined;
+  };
+  const outer = (x: string) => {
+    const r = op(cx, x, 'ReduceSum');
+    return isReduce(cx, r, 2, 1, true) ? r : undefined;
+  };
+  const found = m && pair(m, outer, scalar);
+  if (!found) return undefined;
+  const [r, c] = found;
+  const sub = op(cx, r.inputs[0], 'Sub');
+  if (!sub) return undefined;
+  // Sub is not commutative: squared sum first, sum of squares second.
+  const sq = op(cx, sub.inputs[0], 'Mul');
+  if (!sq || sq.inputs[0] !== sq.inputs[1]) return undefined;
+  const s = op(cx, sq.inputs[0], 'ReduceSum');
+  if (!isReduce(cx, s, 3, 1, false)) return undefined;
+  const q = op(cx, sub.inputs[1], 'ReduceSum');
+  if (!isReduce(cx, q, 3, 1, false)) return undefined;
+  const qq = op(cx, q.inputs[0], 'Mul');
+  if (!qq || qq.inputs[0] !== qq.inputs[1]) return undefined;
+  const v1 = matchXv(cx, s.inputs[0]);
+  const v2 = matchXv(cx, qq.inputs[0]);
+  if (!v1 || v1 !== v2) return undefined;
+  return { v: v1.data as Float32Array, k: v1.dims[1], c };
+}
+
+function outOfRange(i: number, d: number): never {
+  throw new RangeError(`index ${i} out of range [0, ${d})`);
+}
+
+// Rounding mirrors onnxruntime's float32 operators (each Mul, ReduceSum and Add result is float32); sums are
+// accumulated in float64, so the results agree with onnxruntime's to about 1e-7.
+
+function lrKernel(w: Float32Array, b: number, width: number): Kernel {
+  const d = w.length;
+  return (indices, values, rows, out) => {
+    for (let r = 0, base = 0; r < rows; r++, base += width) {
+      let z = 0;
+      for (let j = base, end = base + width; j < end; j++) {
+        let i = indices[j];
+        if (i < 0) i += d;
+        if (!(i >= 0 && i < d)) outOfRange(indices[j], d);
+        z += fround(w[i] * values[j]);
+      }
+      out[r] = 1 / (1 + Math.exp(-fround(fround(z) + b)));
+    }
+  };
+}
+
+function fmKernel(w: Float32Array, b: number, v: Float32Array, k: number, c: number, width: number): Kernel {
+  const d = w.length;
+  const s = new Float64Array(k);
+  const q = new Float64Array(k);
+  return (indices, values, rows, out) => {
+    for (let r = 0, base = 0; r < rows; r++, base += width) {
+      let lin = 0;
+      s.fill(0);
+      q.fill(0);
+      for (let j = base, end = base + width; j < end; j++) {
+        let i = indices[j];
+        if (i < 0) i += d;
+        if (!(i >= 0 && i < d)) outOfRange(indices[j], d);
+        const x = values[j];
+        lin += fround(w[i] * x);
+        for (let f = 0, o = i * k; f < k; f++) {
+          const t = fround(v[o + f] * x);
+          s[f] += t;
+          q[f] += fround(t * t);
+        }
+      }
+      let pair = 0;
+      for (let f = 0; f < k; f++) {
+        const sf = fround(s[f]);
+        pair += fround(fround(sf * sf) - fround(q[f]));
+      }
+      const logit = fround(fround(fround(lin) + b) + fround(fround(pair) * c));
+      out[r] = 1 / (1 + Math.exp(-logit));
+    }
+  };
+}

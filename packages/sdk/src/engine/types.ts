@@ -1,0 +1,54 @@
+/**
+ * Public types of model engines. An engine runs a bundle's ONNX model on rows already vectorised by the model
+ * input spec: `indices` int64[N, F] (passed as Int32Array, the hashed index space is below 2^30) and `values`
+ * float[N, F], producing `probability` float[N, 1].
+ */
+
+/** A loaded model, ready to score. */
+export interface ModelEngine {
+  /** Which backend runs it and how (for logs and the scorer's info). */
+  readonly info: EngineInfo;
+  /**
+   * Scores `rows` rows: reads `rows × width` slots of `indices` and `values` and writes `rows` probabilities into
+   * `out`. Synchronous backends return undefined, so the hot path awaits nothing.
+   */
+  run(indices: Int32Array, values: Float32Array, rows: number, out: Float32Array): void | Promise<void>;
+  /** Frees native resources (onnxruntime sessions). Safe to call twice. */
+  dispose(): void | Promise<void>;
+}
+
+export interface EngineInfo {
+  /** The backend's registered name, e.g. 'builtin' or 'onnxruntime-web'. */
+  backend: string;
+  /** Slots per row. */
+  width: number;
+  /** How the backend runs the graph, e.g. 'fused-lr', 'fused-fm', 'interpreter', 'wasm'. */
+  mode: string;
+}
+
+/** What a backend is given to load a model. */
+export interface EngineModel {
+  /** The ONNX file's bytes. */
+  bytes: Uint8Array;
+  /** Slots per row (the bundle's `model.width`); backends check it against the graph when the graph fixes it. */
+  width: number;
+  /** Name of the int64 index input. @default 'indices' */
+  indicesInput?: string;
+  /** Name of the float value input. @default 'values' */
+  valuesInput?: string;
+  /** Name of the probability output. @default 'probability' */
+  output?: string;
+}
+
+/**
+ * A way of running ONNX models. A backend that cannot run a given graph throws from `load` (an
+ * {@link EngineError}); the registry then tries the next one.
+ */
+export interface EngineBackend {
+  /** Unique name, e.g. 'builtin'. */
+  readonly name: string;
+  /** One-time set-up (loading wasm, …). Called once, before the first load; a rejection disables the backend. */
+  init?(): Promise<void>;
+  /** Loads a model. */
+  load(model: EngineModel): ModelEngine | Promise<ModelEngine>;
+}

@@ -601,7 +601,8 @@ export class LocalStore implements TrackingBackend {
     // Version numbers are allocated by exclusive creation: two concurrent registrations get different numbers.
     for (let attempt = 0; attempt < 1000; attempt++) {
       const existing = await this.#readVersionFiles(name);
-      const next = String((existing.length === 0 ? 0 : Number(existing[0].version)) + 1 + attempt);
+      // Re-read on every attempt: a lost race means the winner's file is now the highest.
+      const next = String((existing.length === 0 ? 0 : Number(existing[0].version)) + 1);
       const now = Date.now();
       const file: VersionFile = {
         name,

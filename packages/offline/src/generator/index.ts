@@ -57,7 +57,16 @@ export interface GenerateManifest {
   };
   /** The label "clicked within W seconds" has probability p_click × click_delay_cdf[W]. */
   attribution_window_seconds: number;
-  click_delay: typeof CLICK_DELAY & { cdf: Record<string, number> };
+  /** The click-delay mixture (model.ts CLICK_DELAY) and its CDF at a few delays in seconds. */
+  click_delay: {
+    fast_median_seconds: number;
+    fast_sigma: number;
+    slow_share: number;
+    slow_median_seconds: number;
+    slow_sigma: number;
+    min_seconds: number;
+    cdf: Record<string, number>;
+  };
   files: Record<string, { bytes: number; sha256: string }>;
 }
 
@@ -229,7 +238,15 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
         clicks_after_end: clicks.truncated,
       },
       attribution_window_seconds: RECOMMENDED_ATTRIBUTION_WINDOW_SECONDS,
-      click_delay: { ...CLICK_DELAY, cdf: Object.fromEntries(cdfPoints.map((s) => [String(s), clickDelayCdf(s)])) },
+      click_delay: {
+        fast_median_seconds: CLICK_DELAY.fastMedianSeconds,
+        fast_sigma: CLICK_DELAY.fastSigma,
+        slow_share: CLICK_DELAY.slowShare,
+        slow_median_seconds: CLICK_DELAY.slowMedianSeconds,
+        slow_sigma: CLICK_DELAY.slowSigma,
+        min_seconds: CLICK_DELAY.minSeconds,
+        cdf: Object.fromEntries(cdfPoints.map((s) => [String(s), clickDelayCdf(s)])),
+      },
       files,
     };
     const manifestPath = path('manifest.json');

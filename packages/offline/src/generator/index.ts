@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { CATEGORIES, DEVICES, TIERS } from './catalog.ts';
 import {
   CLICK_DELAY,
@@ -103,7 +103,7 @@ function ids(n: number): Int32Array {
 
 const categoryLabels = CATEGORIES.map((c) => c.name);
 
-async function writeDimensions(con: Awaited<ReturnType<DuckDBInstance['connect']>>, world: World, path: (f: string) => string) {
+async function writeDimensions(con: DuckDBConnection, world: World, path: (f: string) => string): Promise<void> {
   const { users, advertisers, ads } = world;
   const usersTable = await ParquetTable.create(con, 'users', [
     { name: 'user_id', kind: { type: 'INTEGER' } },

@@ -69,7 +69,8 @@ const schema = z.object({
   out: z.string().min(1),
   // int32 ids: impression_id, user_id and ad_id must fit.
   impressions: count(2 ** 31 - 1),
-  users: count(50_000_000),
+  // The dense user × category affinity matrix takes 64 bytes a user.
+  users: count(10_000_000),
   ads: count(10_000_000),
   advertisers: count(1_000_000),
   days: count(3660),

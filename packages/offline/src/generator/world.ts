@@ -15,7 +15,6 @@ import {
   QUERY_SUFFIXES,
   TIER_ADS_WEIGHT,
   TIER_SHARE,
-  TIERS,
 } from './catalog.ts';
 import { CLICK_MODEL, TRAFFIC } from './model.ts';
 
@@ -263,4 +262,4 @@ export function buildWorld(o: WorldOptions): World {
   return { users, advertisers, ads, queries: buildQueries(), categorySampler, deviceSampler };
 }
 
-export { C as CATEGORY_COUNT, MAX_FAVOURED, TIERS };
+export { C as CATEGORY_COUNT, MAX_FAVOURED };

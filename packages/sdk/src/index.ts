@@ -10,3 +10,4 @@ export * from './vectorizer.ts';
 export * from './online-format.ts';
 export * from './bundle/manifest.ts';
 export * from './bundle/verify.ts';
+export * from './store/index.ts';

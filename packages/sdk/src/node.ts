@@ -4,3 +4,4 @@
  */
 export * from './index.ts';
 export * from './node/bundle-reader.ts';
+export * from './node/valkey-store.ts';

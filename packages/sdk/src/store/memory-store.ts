@@ -1,0 +1,211 @@
+/**
+ * `MemoryStore`: the embedded default online store. A `Map` holding the same keys and values as Redis would
+ * (it runs the same core, so it exercises the same format), behind a transport that understands the handful of
+ * commands the core sends, and runs the core's Lua scripts as their JavaScript twins.
+ *
+ * Everything happens synchronously inside one `send`, so a read (MGET) is atomic as in Redis.
+ *
+ * @module
+ */
+import { STORE_SCRIPTS, type ScriptHost, type StoreScript } from './scripts.ts';
+import { OnlineStoreCore } from './store-core.ts';
+import { abortError, type RedisCommand, type RedisReply, type StoreTransport } from './transport.ts';
+import { StoreError } from '../errors.ts';
+
+/** Options for {@link MemoryStore}. */
+export interface MemoryStoreOptions {
+  /**
+   * The clock key expiry is checked against (epoch ms). Tests move it to expire keys without waiting.
+   * @default Date.now
+   */
+  now?: () => number;
+}
+
+interface Entry {
+  value: string;
+  /** Epoch ms; Infinity: never. */
+  expireAt: number;
+}
+
+const SCRIPTS_BY_TEXT = new Map<string, StoreScript>(STORE_SCRIPTS.map((s) => [s.lua, s]));
+
+/** Redis glob (`*`, `?`, `[abc]`, `[^a]`, `\x`) to a RegExp. */
+function globToRegExp(pattern: string): RegExp {
+  let out = '^';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\' && i + 1 < pattern.length) out += pattern[++i].replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    else if (c === '*') out += '.*';
+    else if (c === '?') out += '.';
+    else if (c === '[') {
+      const end = pattern.indexOf(']', i + 1);
+      if (end < 0) out += '\\[';
+      else {
+        const body = pattern.slice(i + 1, end).replace(/\\/g, '\\\\');
+        out += body.startsWith('^') ? `[^${body.slice(1)}]` : `[${body}]`;
+        i = end;
+      }
+    } else out += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`${out}$`, 's');
+}
+
+/** The in-memory "server": a Map of strings with expiry and a small command interpreter. */
+class MemoryTransport implements StoreTransport, ScriptHost {
+  readonly #data: Map<string, Entry>;
+  readonly #now: () => number;
+  #closed = false;
+
+  constructor(now: () => number, data = new Map<string, Entry>()) {
+    this.#now = now;
+    this.#data = data;
+  }
+
+  /** Another client of the same data. */
+  connect(): MemoryTransport {
+    return new MemoryTransport(this.#now, this.#data);
+  }
+
+  async send(commands: readonly RedisCommand[], signal?: AbortSignal): Promise<RedisReply[]> {
+    if (signal?.aborted) throw abortError(signal);
+    if (this.#closed) throw new StoreError('MemoryStore is closed');
+    const replies = new Array<RedisReply>(commands.length);
+    for (let i = 0; i < commands.length; i++) {
+      try {
+        replies[i] = this.#run(commands[i]);
+      } catch (err) {
+        replies[i] = err instanceof Error ? err : new Error(String(err));
+      }
+    }
+    return replies;
+  }
+
+  async close(): Promise<void> {
+    // Other clients of the same data keep it; it goes with the last reference.
+    this.#closed = true;
+  }
+
+  get(key: string): string | null {
+    const entry = this.#data.get(key);
+    if (entry === undefined) return null;
+    if (entry.expireAt <= this.#now()) {
+      this.#data.delete(key);
+      return null;
+    }
+    return entry.value;
+  }
+
+  set(key: string, value: string, expireAtMs?: number): void {
+    this.#data.set(key, { value, expireAt: expireAtMs ? expireAtMs : Infinity });
+  }
+
+  del(key: string): number {
+    return this.get(key) === null ? 0 : Number(this.#data.delete(key));
+  }
+
+  pexpire(key: string, ms: number): number {
+    const entry = this.get(key) === null ? undefined : this.#data.get(key);
+    if (!entry) return 0;
+    entry.expireAt = this.#now() + ms;
+    return 1;
+  }
+
+  #run(command: RedisCommand): RedisReply {
+    const name = command[0].toUpperCase();
+    const args = command.slice(1).map(String);
+    switch (name) {
+      case 'GET':
+        return this.get(args[0]);
+      case 'MGET':
+        return args.map((k) => this.get(k));
+      case 'SET':
+        return this.#set(args);
+      case 'INCR': {
+        const current = this.get(args[0]);
+        const n = current === null ? 1 : Number(current) + 1;
+        if (!Number.isInteger(n)) throw new Error('ERR value is not an integer or out of range');
+        const entry = this.#data.get(args[0]);
+        this.set(args[0], String(n), entry && entry.expireAt !== Infinity ? entry.expireAt : 0);
+        return n;
+      }
+      case 'DEL':
+      case 'UNLINK':
+        return args.reduce((n, k) => n + this.del(k), 0);
+      case 'EXISTS':
+        return args.reduce((n, k) => n + (this.get(k) === null ? 0 : 1), 0);
+      case 'PEXPIRE':
+        return this.pexpire(args[0], Number(args[1]));
+      case 'PTTL': {
+        if (this.get(args[0]) === null) return -2;
+        const at = this.#data.get(args[0])!.expireAt;
+        return at === Infinity ? -1 : at - this.#now();
+      }
+      case 'SCAN':
+        return this.#scan(args);
+      case 'EVAL': {
+        const script = SCRIPTS_BY_TEXT.get(args[0]);
+        if (!script) throw new Error('ERR MemoryStore runs only the online store\'s own scripts');
+        const n = Number(args[1]);
+        return script.run(this, args.slice(2, 2 + n), args.slice(2 + n));
+      }
+      case 'PING':
+        return 'PONG';
+      default:
+        throw new Error(`ERR unknown command '${command[0]}' (MemoryStore supports what the online store sends)`);
+    }
+  }
+
+  /** SET key value [NX] [PX ms | PXAT ms | EX s] */
+  #set(args: string[]): RedisReply {
+    const [key, value] = args;
+    let expireAt = 0;
+    let nx = false;
+    for (let i = 2; i < args.length; i++) {
+      const option = args[i].toUpperCase();
+      if (option === 'NX') nx = true;
+      else if (option === 'PX') expireAt = this.#now() + Number(args[++i]);
+      else if (option === 'PXAT') expireAt = Number(args[++i]);
+      else if (option === 'EX') expireAt = this.#now() + Number(args[++i]) * 1000;
+      else throw new Error(`ERR syntax error (SET option ${args[i]})`);
+    }
+    if (nx && this.get(key) !== null) return null;
+    if (expireAt && expireAt <= this.#now()) {
+      this.#data.delete(key); // as Redis: a SET with an expiry in the past leaves no key
+      return 'OK';
+    }
+    this.set(key, value, expireAt);
+    return 'OK';
+  }
+
+  /** SCAN cursor [MATCH pattern] [COUNT n]: everything in one page (cursor 0), which Redis's contract allows. */
+  #scan(args: string[]): RedisReply {
+    let match: RegExp | undefined;
+    for (let i = 1; i < args.length; i++) {
+      if (args[i].toUpperCase() === 'MATCH') match = globToRegExp(args[++i]);
+      else if (args[i].toUpperCase() === 'COUNT') i++;
+    }
+    const keys: string[] = [];
+    for (const key of [...this.#data.keys()]) if (this.get(key) !== null && (!match || match.test(key))) keys.push(key);
+    return ['0', keys];
+  }
+}
+
+/** The embedded online store: the Redis format in a Map. */
+export class MemoryStore extends OnlineStoreCore {
+  readonly #memory: MemoryTransport;
+
+  constructor(options: MemoryStoreOptions = {}, transport?: MemoryTransport) {
+    const memory = transport ?? new MemoryTransport(options.now ?? Date.now);
+    super(memory, 'MemoryStore');
+    this.#memory = memory;
+  }
+
+  /**
+   * Another store over the same data, with its own pointer cache: what a second client connected to the same
+   * server would be (e.g. a materializer and a scorer in one process).
+   */
+  connect(): MemoryStore {
+    return new MemoryStore({}, this.#memory.connect());
+  }
+}
+

@@ -1,0 +1,352 @@
+/**
+ * The one implementation of the online store over any {@link StoreTransport}: key building, value decoding,
+ * publication, watermarks, the materialization lock and clean-up. `MemoryStore`, `ValkeyStore` and `UpstashStore`
+ * are this class with a different transport.
+ *
+ * Reads: one `MGET` carries the publication pointer and every requested key. The pointer is cached per project
+ * and the keys are built from the cached versions; because MGET is atomic, a reply whose pointer still names the
+ * versions used is exactly the published snapshot at that instant. When the pointer moved (a publication since
+ * the last read), the read is repeated once with the new versions. So there is no staleness window: a read never
+ * returns a version that was not published when it ran, and costs one round trip except right after a flip
+ * (two) and on the first read of a project (two: the pointer alone, then the keys).
+ *
+ * @module
+ */
+import { InputError, StoreError } from '../errors.ts';
+import {
+  decodeFeatureValue,
+  decodePointer,
+  encodeEntityKey,
+  encodeFeatureValue,
+  pointerField,
+  pointerKey,
+  viewKeyPrefix,
+  type FeatureRow,
+} from '../online-format.ts';
+import type { FeatureViewSpec } from '../spec/feature-view.ts';
+import { escapeGlob, lockKey, versionCounterKey, watermarkKey } from './admin-keys.ts';
+import { EXTEND_LOCK, PUBLISH, RELEASE_LOCK, SET_IF_NEWER, type StoreScript } from './scripts.ts';
+import { okReply, type RedisArg, type RedisCommand, type RedisReply, type StoreTransport } from './transport.ts';
+import type {
+  OnlineStore,
+  PublishEntry,
+  PublishOptions,
+  PublishResult,
+  ReadOptions,
+  ReadRequest,
+  Watermark,
+  WriteOptions,
+  WriteResult,
+  WriteRow,
+} from './types.ts';
+
+/** Default {@link KeyExpiry.slackMs}. */
+export const DEFAULT_EXPIRY_SLACK_MS = 15 * 60 * 1000;
+
+/** Keys per EVAL of the compare-and-set script: bounds the time one script blocks the server (~1 ms). */
+const IF_NEWER_KEYS_PER_SCRIPT = 500;
+
+/** How many times a read follows a moving pointer before returning what it read (each view still from one version). */
+const MAX_POINTER_FOLLOWS = 2;
+
+interface CachedPointer {
+  text: string | null;
+  versions: Record<string, number>;
+}
+
+/** A view's keys found by {@link OnlineStoreCore.scanVersions}: version → number of keys. */
+export type VersionCounts = Map<number, number>;
+
+export class OnlineStoreCore implements OnlineStore {
+  /** The transport, for callers that need a raw command (tests, tools). */
+  readonly transport: StoreTransport;
+  /** A name for messages, e.g. `ValkeyStore(redis://127.0.0.1:6379)`. */
+  readonly description: string;
+  readonly #pointers = new Map<string, CachedPointer>();
+
+  constructor(transport: StoreTransport, description: string) {
+    this.transport = transport;
+    this.description = description;
+  }
+
+  async readRows(requests: readonly ReadRequest[], options: ReadOptions): Promise<Array<Array<FeatureRow | undefined>>> {
+    const { project, signal } = options;
+    let pointer = this.#pointers.get(project) ?? (await this.#loadPointer(project, signal));
+    for (let follows = 0; ; follows++) {
+      const pKey = pointerKey(project);
+      const command: RedisArg[] = ['MGET', pKey];
+      const starts = new Array<number>(requests.length);
+      for (let r = 0; r < requests.length; r++) {
+        const { view, entities } = requests[r];
+        const version = pointer.versions[pointerField(view)];
+        if (version === undefined) {
+          starts[r] = -1; // not published: every entity is missing
+          continue;
+        }
+        starts[r] = command.length;
+        const prefix = viewKeyPrefix(project, view, version);
+        for (let e = 0; e < entities.length; e++) command.push(prefix + encodeEntityKey(entities[e]));
+      }
+      const [reply] = await this.transport.send([command as unknown as RedisCommand], signal);
+      const values = okReply(reply, 'MGET') as Array<string | null>;
+      const text = values[0];
+      if (text !== pointer.text) {
+        const next = this.#cachePointer(project, text);
+        const moved = requests.some((r) => next.versions[pointerField(r.view)] !== pointer.versions[pointerField(r.view)]);
+        pointer = next;
+        if (moved && follows < MAX_POINTER_FOLLOWS) continue;
+      }
+      return requests.map((request, r) => {
+        const width = request.view.features.length;
+        const rows = new Array<FeatureRow | undefined>(request.entities.length);
+        const start = starts[r];
+        for (let e = 0; e < rows.length; e++) rows[e] = start < 0 ? undefined : decodeFeatureValue(values[start - 1 + e], width);
+        return rows;
+      });
+    }
+  }
+
+  async writeRows(
+    view: Pick<FeatureViewSpec, 'name' | 'schemaHash' | 'ttlSeconds' | 'features'>,
+    rows: readonly WriteRow[],
+    options: WriteOptions,
+  ): Promise<WriteResult> {
+    const prefix = viewKeyPrefix(options.project, view, options.version);
+    const width = view.features.length;
+    const ttlMs = view.ttlSeconds * 1000;
+    const expiry = options.keyExpiry === false ? undefined : options.keyExpiry ?? {};
+    const asOfMs = expiry?.asOfMs ?? Date.now();
+    const expiryBase = Date.now() - asOfMs + (expiry?.slackMs ?? DEFAULT_EXPIRY_SLACK_MS);
+    const result: WriteResult = { written: 0, keptNewer: 0, expired: 0 };
+    const commands: RedisCommand[] = [];
+    let scriptKeys: string[] = [];
+    let scriptArgs: RedisArg[] = [];
+
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i];
+      const key = prefix + encodeEntityKey(row.entity);
+      if (!Number.isFinite(row.eventTimeMs)) {
+        throw new InputError(`row ${i} of view ${view.name}: eventTimeMs must be a finite number, got ${row.eventTimeMs}`, 'eventTimeMs');
+      }
+      if (row.values.length !== width) {
+        throw new InputError(`row ${i} of view ${view.name}: ${row.values.length} values for ${width} features`, 'values');
+      }
+      let expireAt = 0;
+      if (expiry) {
+        const left = row.eventTimeMs + ttlMs - asOfMs;
+        if (left <= 0) {
+          result.expired++;
+          continue;
+        }
+        expireAt = Math.ceil(row.eventTimeMs + ttlMs + expiryBase);
+      }
+      const value = encodeFeatureValue(row.eventTimeMs, row.values);
+      if (options.ifNewer) {
+        scriptKeys.push(key);
+        scriptArgs.push(value, expireAt);
+        if (scriptKeys.length === IF_NEWER_KEYS_PER_SCRIPT) {
+          commands.push(evalCommand(SET_IF_NEWER, scriptKeys, scriptArgs));
+          scriptKeys = [];
+          scriptArgs = [];
+        }
+      } else {
+        commands.push(expireAt ? ['SET', key, value, 'PXAT', expireAt] : ['SET', key, value]);
+      }
+    }
+    if (scriptKeys.length) commands.push(evalCommand(SET_IF_NEWER, scriptKeys, scriptArgs));
+    if (commands.length === 0) return result;
+
+    const replies = await this.transport.send(commands, options.signal);
+    const attempted = rows.length - result.expired;
+    if (options.ifNewer) {
+      for (const reply of replies) result.written += okReply(reply, `EVAL ${SET_IF_NEWER.name}`) as number;
+      result.keptNewer = attempted - result.written;
+    } else {
+      for (const reply of replies) okReply(reply, 'SET');
+      result.written = attempted;
+    }
+    return result;
+  }
+
+  async publish(entries: readonly PublishEntry[], options: PublishOptions): Promise<PublishResult> {
+    const { project } = options;
+    if (entries.length === 0) throw new InputError('publish needs at least one view', 'entries');
+    const keys = [pointerKey(project), lockKey(project)];
+    const args: RedisArg[] = [options.force ? '1' : '0', options.lockOwner ?? ''];
+    for (const { view, version, watermark } of entries) {
+      if (!Number.isInteger(version) || version < 0) throw new InputError(`version of ${view.name} must be a non-negative integer, got ${version}`, 'version');
+      if (!Number.isFinite(watermark.asOfMs)) throw new InputError(`watermark.asOfMs of ${view.name} must be a finite number`, 'watermark');
+      keys.push(watermarkKey(project, view));
+      args.push(pointerField(view), version, JSON.stringify(watermark));
+    }
+    const [reply] = await this.transport.send([evalCommand(PUBLISH, keys, args)], options.signal);
+    const [status, a, b] = okReply(reply, `EVAL ${PUBLISH.name}`) as string[];
+    if (status === 'older') {
+      const field = String(a);
+      const mine = entries.find((e) => pointerField(e.view) === field)!.watermark.asOfMs;
+      throw new StoreError(
+        `refusing to publish ${field} of project ${project} as of ${iso(mine)}: the published snapshot is as of ${iso(Number(b))}, which is newer ` +
+          '(materialize with a later as-of time, or force the roll-back)',
+        { details: { field, publishedAsOfMs: Number(b), asOfMs: mine } },
+      );
+    }
+    if (status === 'lock') {
+      throw new StoreError(
+        `refusing to publish project ${project}: this writer (${options.lockOwner}) no longer holds the materialization lock` +
+          (a ? ` (held by ${a})` : ' (it expired)'),
+        { details: { holder: a || undefined } },
+      );
+    }
+    const previous = decodePointer(a || null);
+    const current = { ...previous };
+    for (const { view, version } of entries) current[pointerField(view)] = version;
+    this.#cachePointer(project, JSON.stringify(current));
+    return { previous, current };
+  }
+
+  async close(): Promise<void> {
+    await this.transport.close();
+  }
+
+  /** The published versions of every view of a project: `{"<view>:<schemaHash>": version}`. */
+  async publishedVersions(project: string, signal?: AbortSignal): Promise<Record<string, number>> {
+    return (await this.#loadPointer(project, signal)).versions;
+  }
+
+  /** A fresh version number for a full materialization (never reused, even if a run dies before publishing). */
+  async allocateVersion(project: string, signal?: AbortSignal): Promise<number> {
+    const [reply] = await this.transport.send([['INCR', versionCounterKey(project)]], signal);
+    return okReply(reply, 'INCR') as number;
+  }
+
+  /** The watermark of one view schema, or undefined if it was never published. */
+  async readWatermark(project: string, view: Pick<FeatureViewSpec, 'name' | 'schemaHash'>, signal?: AbortSignal): Promise<Watermark | undefined> {
+    const [reply] = await this.transport.send([['GET', watermarkKey(project, view)]], signal);
+    const text = okReply(reply, 'GET');
+    if (typeof text !== 'string') return undefined;
+    try {
+      const mark = JSON.parse(text) as Watermark;
+      return typeof mark?.asOfMs === 'number' && typeof mark.version === 'number' ? mark : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Take the project's materialization lock for `ttlMs` if nobody holds it. */
+  async tryLock(project: string, owner: string, ttlMs: number, signal?: AbortSignal): Promise<boolean> {
+    const [reply] = await this.transport.send([['SET', lockKey(project), owner, 'NX', 'PX', Math.ceil(ttlMs)]], signal);
+    return okReply(reply, 'SET NX') === 'OK';
+  }
+
+  /** Who holds the project's materialization lock, if anyone. */
+  async lockHolder(project: string, signal?: AbortSignal): Promise<string | undefined> {
+    const [reply] = await this.transport.send([['GET', lockKey(project)]], signal);
+    const holder = okReply(reply, 'GET');
+    return typeof holder === 'string' ? holder : undefined;
+  }
+
+  /** Extend the lock if `owner` still holds it; false when it was lost. */
+  async extendLock(project: string, owner: string, ttlMs: number, signal?: AbortSignal): Promise<boolean> {
+    const [reply] = await this.transport.send([evalCommand(EXTEND_LOCK, [lockKey(project)], [owner, Math.ceil(ttlMs)])], signal);
+    return okReply(reply, `EVAL ${EXTEND_LOCK.name}`) === 1;
+  }
+
+  /** Release the lock if `owner` holds it. */
+  async releaseLock(project: string, owner: string, signal?: AbortSignal): Promise<boolean> {
+    const [reply] = await this.transport.send([evalCommand(RELEASE_LOCK, [lockKey(project)], [owner])], signal);
+    return okReply(reply, `EVAL ${RELEASE_LOCK.name}`) === 1;
+  }
+
+  /**
+   * Count the keys of every version present for the given views (one `SCAN` over the project's keys).
+   * The result maps each view's pointer field to version → key count.
+   */
+  async scanVersions(
+    project: string,
+    views: ReadonlyArray<Pick<FeatureViewSpec, 'name' | 'schemaHash'>>,
+    options: { signal?: AbortSignal; count?: number } = {},
+  ): Promise<Map<string, VersionCounts>> {
+    const found = new Map<string, VersionCounts>(views.map((v) => [pointerField(v), new Map()]));
+    await this.#scanViewKeys(project, views, options, (field, version) => {
+      const counts = found.get(field)!;
+      counts.set(version, (counts.get(version) ?? 0) + 1);
+      return false;
+    });
+    return found;
+  }
+
+  /**
+   * Delete every version of the given views except the ones to keep (the published one and the previous one, so
+   * readers that cached the previous pointer still find their rows). Returns the number of keys deleted.
+   * Unpublished versions of dead runs go too: call this only while holding the materialization lock.
+   */
+  async deleteVersions(
+    project: string,
+    views: ReadonlyArray<{ view: Pick<FeatureViewSpec, 'name' | 'schemaHash'>; keep: readonly number[] }>,
+    options: { signal?: AbortSignal; count?: number } = {},
+  ): Promise<number> {
+    const keep = new Map(views.map(({ view, keep }) => [pointerField(view), new Set(keep)]));
+    return this.#scanViewKeys(project, views.map((v) => v.view), options, (field, version) => !keep.get(field)!.has(version));
+  }
+
+  /**
+   * SCAN the project's keys; for each key of one of `views`, call `visit(field, version)`. Keys for which it
+   * returns true are unlinked (batched with the next SCAN page). Returns how many were unlinked.
+   */
+  async #scanViewKeys(
+    project: string,
+    views: ReadonlyArray<Pick<FeatureViewSpec, 'name' | 'schemaHash'>>,
+    options: { signal?: AbortSignal; count?: number },
+    visit: (field: string, version: number) => boolean,
+  ): Promise<number> {
+    const prefixes = views.map((v) => ({ field: pointerField(v), prefix: `ls:${project}:${v.name}:${v.schemaHash}:v` }));
+    const match = `${escapeGlob(`ls:${project}:`)}*`;
+    let cursor = '0';
+    let deleted = 0;
+    let pendingDelete: string[] = [];
+    do {
+      const commands: RedisCommand[] = [['SCAN', cursor, 'MATCH', match, 'COUNT', options.count ?? 2000]];
+      if (pendingDelete.length) commands.push(['UNLINK', ...pendingDelete]);
+      const replies = await this.transport.send(commands, options.signal);
+      if (pendingDelete.length) deleted += okReply(replies[1], 'UNLINK') as number;
+      pendingDelete = [];
+      const [next, keys] = okReply(replies[0], 'SCAN') as [string, string[]];
+      cursor = String(next);
+      for (const key of keys) {
+        for (const { field, prefix } of prefixes) {
+          if (!key.startsWith(prefix)) continue;
+          const colon = key.indexOf(':', prefix.length);
+          const version = Number(key.slice(prefix.length, colon));
+          if (colon > prefix.length && Number.isInteger(version) && visit(field, version)) pendingDelete.push(key);
+          break;
+        }
+      }
+    } while (cursor !== '0');
+    if (pendingDelete.length) {
+      const [reply] = await this.transport.send([['UNLINK', ...pendingDelete]], options.signal);
+      deleted += okReply(reply, 'UNLINK') as number;
+    }
+    return deleted;
+  }
+
+  async #loadPointer(project: string, signal: AbortSignal | undefined): Promise<CachedPointer> {
+    const [reply] = await this.transport.send([['GET', pointerKey(project)]], signal);
+    const text = okReply(reply, 'GET');
+    return this.#cachePointer(project, typeof text === 'string' ? text : null);
+  }
+
+  #cachePointer(project: string, text: string | null): CachedPointer {
+    const pointer = { text, versions: decodePointer(text) };
+    this.#pointers.set(project, pointer);
+    return pointer;
+  }
+}
+
+/** `EVAL <script> <numkeys> keys… args…` */
+function evalCommand(script: StoreScript, keys: readonly string[], args: readonly RedisArg[]): RedisCommand {
+  return ['EVAL', script.lua, keys.length, ...keys, ...args];
+}
+
+function iso(ms: number): string {
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms);
+}

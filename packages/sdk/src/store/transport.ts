@@ -1,0 +1,78 @@
+/**
+ * The one-method interface every online store talks through (upstash-redis-js style: one core, thin transports).
+ * A transport runs a list of Redis commands as one round trip; the key layout, value encoding, publication and
+ * TTL logic live once, in {@link OnlineStoreCore}, above it.
+ *
+ * @module
+ */
+import { StoreError } from '../errors.ts';
+
+/** A command argument. Numbers are sent as their decimal text. */
+export type RedisArg = string | number;
+
+/** One Redis command: its name, then its arguments, e.g. `['MGET', 'k1', 'k2']`. */
+export type RedisCommand = readonly [name: string, ...args: RedisArg[]];
+
+/**
+ * One command's reply: bulk and simple strings as strings (UTF-8), integers as numbers, nil as null, arrays as
+ * arrays. A command the server refused (`-ERR …`) is an `Error` in its slot; the other commands still count.
+ */
+export type RedisReply = string | number | null | RedisReply[] | Error;
+
+/** Runs Redis commands. Implementations: in-memory, RESP (iovalkey), Upstash REST (`@upstash/redis`). */
+export interface StoreTransport {
+  /**
+   * Run `commands` in order as one round trip (a pipeline) and resolve one reply per command.
+   * Rejects with a {@link StoreError} when the round trip itself failed (connection, HTTP, timeout), or with a
+   * `STORE_TIMEOUT` StoreError as soon as `signal` aborts.
+   */
+  send(commands: readonly RedisCommand[], signal?: AbortSignal): Promise<RedisReply[]>;
+  /** Release connections. Further sends fail. */
+  close(): Promise<void>;
+}
+
+/** The StoreError for an aborted call: the reason is kept as the cause. */
+export function abortError(signal: AbortSignal): StoreError {
+  return new StoreError('online store call aborted (deadline reached or cancelled)', { timeout: true, cause: signal.reason });
+}
+
+/**
+ * Settle with `promise`, or reject with a STORE_TIMEOUT StoreError as soon as `signal` aborts. The underlying
+ * request is not cancelled (neither iovalkey nor `@upstash/redis` can cancel a command in flight): its late
+ * answer is dropped. This is what a scorer's per-request deadline needs: stop waiting, answer with defaults.
+ */
+export function withAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(abortError(signal));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
+/** Wrap a transport failure (anything but a StoreError) in a StoreError naming the transport. */
+export function transportError(transport: string, err: unknown): StoreError {
+  if (err instanceof StoreError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new StoreError(`${transport}: ${message}`, { cause: err });
+}
+
+/** Unwrap a reply that must not be an error: throw the server's refusal as a StoreError naming the command. */
+export function okReply(reply: RedisReply | undefined, command: string): Exclude<RedisReply, Error> {
+  if (reply instanceof Error) throw new StoreError(`${command} refused by the server: ${reply.message}`, { cause: reply });
+  if (reply === undefined) throw new StoreError(`${command}: no reply`);
+  return reply;
+}

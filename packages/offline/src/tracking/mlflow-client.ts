@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MlflowError, TrackingError, excerpt } from '@lockstep/sdk';
-import { splitLogBatch, type WireKeyValue, type WireMetric } from './mlflow-batch.ts';
+import { MLFLOW_BATCH_LIMITS, splitLogBatch, type BatchLimits, type WireKeyValue, type WireMetric } from './mlflow-batch.ts';
 import { decodeMetricValue, encodeMetricValue } from './metric-values.ts';
 import type {
   ArtifactEntry,
@@ -47,6 +47,8 @@ export interface MlflowClientOptions {
   timeoutMs?: number;
   /** The fetch to use. @default globalThis.fetch */
   fetch?: typeof fetch;
+  /** Per-request log-batch limits, for a server configured differently from stock MLflow. @default MLflow's: 1000 metrics, 100 params, 100 tags, 1000 items, 1 MB */
+  batchLimits?: Partial<BatchLimits>;
 }
 
 // ---- wire shapes (as recorded) ---------------------------------------------------------------------------------
@@ -229,6 +231,7 @@ export class MlflowClient implements TrackingBackend {
   readonly #maxRetries: number;
   readonly #retryBaseMs: number;
   readonly #timeoutMs: number;
+  readonly #batchLimits: BatchLimits;
   /** run id → artifact_uri, learnt from runs/create and runs/get, so uploads need no extra round trip. */
   readonly #artifactUris = new Map<string, string>();
   /** Number of HTTP requests sent (retries included): tests and benchmarks read it. */
@@ -260,6 +263,7 @@ export class MlflowClient implements TrackingBackend {
     this.#maxRetries = options.maxRetries ?? 4;
     this.#retryBaseMs = options.retryBaseMs ?? 250;
     this.#timeoutMs = options.timeoutMs ?? 60_000;
+    this.#batchLimits = { ...MLFLOW_BATCH_LIMITS, ...options.batchLimits };
   }
 
   /** One REST call with bounded retries; answers the parsed JSON (or bytes with `raw`). */
@@ -417,7 +421,7 @@ export class MlflowClient implements TrackingBackend {
 
   /** Log a batch, split into as many requests as MLflow's limits need (sent in order). */
   async logBatch(runId: string, batch: LogBatch): Promise<void> {
-    for (const chunk of splitLogBatch(runId, batch)) {
+    for (const chunk of splitLogBatch(runId, batch, this.#batchLimits)) {
       await this.#call('POST', '/api/2.0/mlflow/runs/log-batch', { body: chunk });
     }
   }

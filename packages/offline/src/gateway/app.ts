@@ -18,7 +18,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'iovalkey';
 import { InputError } from '@lockstep/sdk';
 import { CommandPolicy, type CommandPolicyOptions } from './command-policy.ts';
-import { encodeEntry, encodeError, encodeResult } from './encode-reply.ts';
+import { encodeBatch, encodeError, encodeResult, type RespReply } from './encode-reply.ts';
 import { parseBatch, parseSingle, type RedisCommand } from './parse-commands.ts';
 import { executeBatch, isReplyError } from './redis-connection.ts';
 import { GatewayRequestError } from './request-error.ts';
@@ -54,7 +54,7 @@ export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 const JSON_HEADERS = { 'content-type': 'application/json' } as const;
 
-function answer(body: string, status: number, syncToken: string | undefined): Response {
+function answer(body: string | Uint8Array<ArrayBuffer>, status: number, syncToken: string | undefined): Response {
   return new Response(body, {
     status,
     headers: syncToken ? { 'content-type': 'application/json', 'upstash-sync-token': syncToken } : JSON_HEADERS,
@@ -132,16 +132,13 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
       const base64 = c.req.header('upstash-encoding')?.toLowerCase() === 'base64';
       const text = await readBody(c, maxBodyBytes);
       if (mode === 'single') {
-        const replies = await executeBatch(redis, [parseSingle(text, policy)]);
-        const reply = replies[0];
-        return reply instanceof Error
-          ? answer(encodeError(reply.message), 400, syncToken)
-          : answer(encodeResult(reply, base64), 200, syncToken);
+        const [reply] = await executeBatch(redis, [parseSingle(text, policy)]);
+        // Upstash answers a single command Redis refused with 400 and {"error"}.
+        return answer(encodeResult(reply, base64), reply instanceof Error ? 400 : 200, syncToken);
       }
       const commands = parseBatch(text, policy);
-      return mode === 'pipeline'
-        ? answer(await pipeline(commands, base64), 200, syncToken)
-        : answer(await transaction(commands, base64), 200, syncToken);
+      const replies = mode === 'pipeline' ? await executeBatch(redis, commands) : await transaction(commands);
+      return answer(encodeBatch(replies, base64), 200, syncToken);
     } catch (err) {
       if (err instanceof GatewayRequestError) return answer(encodeError(err.message), err.status, syncToken);
       onError(err);
@@ -151,14 +148,8 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
     }
   }
 
-  async function pipeline(commands: RedisCommand[], base64: boolean): Promise<string> {
-    const replies = await executeBatch(redis, commands);
-    let out = '[' + encodeEntry(replies[0], base64);
-    for (let i = 1; i < replies.length; i++) out += ',' + encodeEntry(replies[i], base64);
-    return out + ']';
-  }
-
-  async function transaction(commands: RedisCommand[], base64: boolean): Promise<string> {
+  /** MULTI, the commands, EXEC in one write; the replies of EXEC, or a 400 when the transaction was aborted. */
+  async function transaction(commands: RedisCommand[]): Promise<RespReply[]> {
     const replies = await executeBatch(redis, [['MULTI'], ...commands, ['EXEC']]);
     const exec = replies[replies.length - 1];
     if (exec instanceof Error) {
@@ -168,9 +159,7 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
       throw new GatewayRequestError(400, `${exec.message}${why}`);
     }
     if (!Array.isArray(exec)) throw new GatewayRequestError(500, 'ERR transaction was not executed');
-    let out = '[' + encodeEntry(exec[0], base64);
-    for (let i = 1; i < exec.length; i++) out += ',' + encodeEntry(exec[i], base64);
-    return out + ']';
+    return exec;
   }
 
   const app = new Hono();

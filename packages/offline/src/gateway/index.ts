@@ -6,7 +6,7 @@
  */
 export { createGatewayApp, DEFAULT_MAX_BODY_BYTES, type GatewayAppOptions } from './app.ts';
 export { startGateway, DEFAULT_GATEWAY_PORT, type StartGatewayOptions, type RunningGateway } from './server.ts';
-export { connectGatewayRedis, executeBatch, type GatewayRedisOptions } from './redis-connection.ts';
+export { connectGatewayRedis, executeBatch, whenReady, type GatewayRedisOptions } from './redis-connection.ts';
 export { CommandPolicy, ADMIN_COMMANDS, CONNECTION_STATE_COMMANDS, type CommandPolicyOptions } from './command-policy.ts';
-export { encodeResult, encodeError, type RespReply } from './encode-reply.ts';
+export { encodeResult, encodeBatch, encodeError, type RespReply } from './encode-reply.ts';
 export { GatewayRequestError } from './request-error.ts';

@@ -1,3 +1,6 @@
 /** @lockstep/offline: Node-only parts of lockstep. */
 export * from './gateway/index.ts';
 export * from './tracking/index.ts';
+export * from './repo/index.ts';
+export * from './engine/index.ts';
+export * from './generator/index.ts';

@@ -1,0 +1,42 @@
+/**
+ * Loading a repo from a `lockstep.config.ts` (or .js/.mjs/.json) file. TypeScript configs are imported through
+ * tsx's loader, so they work from plain Node as well as from the CLI (which already runs under tsx).
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
+import { DefinitionError, InputError } from '@lockstep/sdk';
+import type { RepoDefinition } from './types.ts';
+import type { ResolvedRepo } from './resolved.ts';
+import { validateRepo } from './validate.ts';
+
+/** Imports a repo definition file without validating it. The module's default export (or `repo` export) is the repo. */
+export async function importRepoDefinition(path: string): Promise<RepoDefinition> {
+  const file = resolve(path);
+  try {
+    await stat(file);
+  } catch (err) {
+    throw new InputError(`feature repo file not found: ${file}`, 'repo', { cause: err });
+  }
+  let mod: Record<string, unknown>;
+  try {
+    mod = file.endsWith('.json')
+      ? { default: JSON.parse(await readFile(file, 'utf8')) as unknown }
+      : ((await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>);
+  } catch (err) {
+    throw new DefinitionError([`${file}: could not be loaded: ${err instanceof Error ? err.message : String(err)}`], { cause: err });
+  }
+  // tsx may wrap a CommonJS-looking module's exports once more under `default`.
+  let repo = mod.default ?? mod.repo;
+  if (repo && typeof repo === 'object' && 'default' in repo && !('project' in repo)) repo = (repo as { default: unknown }).default;
+  if (!repo || typeof repo !== 'object') {
+    throw new DefinitionError([`${file}: must export the repo as its default export (export default defineRepo({ … }))`]);
+  }
+  return repo as RepoDefinition;
+}
+
+/** Imports and validates a repo file; throws a DefinitionError listing every problem. */
+export async function loadRepo(path: string): Promise<ResolvedRepo> {
+  return validateRepo(await importRepoDefinition(path));
+}

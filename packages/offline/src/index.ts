@@ -4,3 +4,4 @@ export * from './tracking/index.ts';
 export * from './repo/index.ts';
 export * from './engine/index.ts';
 export * from './generator/index.ts';
+export * from './materialize/index.ts';

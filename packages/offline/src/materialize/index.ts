@@ -1,0 +1,8 @@
+/**
+ * @module
+ * Materialization: latest feature values from the offline tables or a bundle snapshot into the online store.
+ */
+export { materialize, type MaterializeOptions, type MaterializeProgress, type MaterializeResult, type MaterializedView } from './materialize.ts';
+export { memorySource, type MaterializationSource, type RowRange } from './source.ts';
+export { viewTableSource, viewTablePath, type ViewTableSourceOptions } from './view-table-source.ts';
+export { openTarget, type OpenTargetOptions } from './target.ts';

@@ -20,7 +20,7 @@ import { InputError } from '@lockstep/sdk';
 import { CommandPolicy, type CommandPolicyOptions } from './command-policy.ts';
 import { encodeBatch, encodeError, encodeResult, type RespReply } from './encode-reply.ts';
 import { parseBatch, parseSingle, type RedisCommand } from './parse-commands.ts';
-import { executeBatch, isReplyError } from './redis-connection.ts';
+import { executeBatch } from './redis-connection.ts';
 import { GatewayRequestError } from './request-error.ts';
 
 /** Options for {@link createGatewayApp}. */
@@ -130,7 +130,10 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
         return answer(encodeError('Unauthorized'), 401, syncToken);
       }
       const base64 = c.req.header('upstash-encoding')?.toLowerCase() === 'base64';
-      const text = await readBody(c, maxBodyBytes);
+      const text = await readBody(c, maxBodyBytes).catch((err: unknown) => {
+        if (err instanceof GatewayRequestError) throw err;
+        throw new GatewayRequestError(400, `ERR could not read the request body: ${err instanceof Error ? err.message : String(err)}`);
+      });
       if (mode === 'single') {
         const [reply] = await executeBatch(redis, [parseSingle(text, policy)]);
         // Upstash answers a single command Redis refused with 400 and {"error"}.
@@ -141,8 +144,8 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
       return answer(encodeBatch(replies, base64), 200, syncToken);
     } catch (err) {
       if (err instanceof GatewayRequestError) return answer(encodeError(err.message), err.status, syncToken);
+      // executeBatch only rejects when the connection failed (Redis's own refusals are per-command replies).
       onError(err);
-      if (isReplyError(err)) return answer(encodeError(err.message), 400, syncToken);
       const message = err instanceof Error ? err.message : String(err);
       return answer(encodeError(`ERR redis unavailable: ${message}`), 503, syncToken);
     }

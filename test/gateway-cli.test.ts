@@ -1,0 +1,54 @@
+/** `lockstep gateway` as a user runs it: a real process, a real port, a real redis-server. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { requireBinary, startRedisServer, type RedisServer } from './support/redis-server.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+function lockstep(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'packages/offline/src/cli/main.ts', ...args], {
+    cwd: root,
+    env: { ...process.env, LOCKSTEP_GATEWAY_TOKEN: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+function collect(child: ChildProcess): { out: () => string; err: () => string; exit: Promise<number | null> } {
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { out: () => out, err: () => err, exit };
+}
+
+describe.skipIf(!requireBinary('redis-server'))('lockstep gateway (CLI)', () => {
+  let server: RedisServer;
+  beforeAll(async () => {
+    server = (await startRedisServer())!;
+  });
+  afterAll(() => server?.stop());
+
+  it('refuses to start without a token', async () => {
+    const run = collect(lockstep(['gateway', '--port', '0', '--redis-url', server.url]));
+    expect(await run.exit).toBe(1);
+    expect(run.err()).toMatch(/INVALID_INPUT: no token: pass --token/);
+  });
+
+  it('serves with the token from LOCKSTEP_GATEWAY_TOKEN and stops on SIGTERM', async () => {
+    const child = lockstep(['gateway', '--port', '0', '--redis-url', server.url], { LOCKSTEP_GATEWAY_TOKEN: 'cli-token' });
+    const run = collect(child);
+    const deadline = Date.now() + 30_000;
+    while (!run.out().includes('http://') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const url = run.out().trim();
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const ok = await fetch(url, { method: 'POST', headers: { authorization: 'Bearer cli-token' }, body: '["ping"]' });
+    expect(await ok.json()).toEqual({ result: 'PONG' });
+    const denied = await fetch(url, { method: 'POST', body: '["ping"]' });
+    expect(denied.status).toBe(401);
+    child.kill('SIGTERM');
+    expect(await run.exit).toBe(0);
+    expect(run.err()).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+ → redis:\/\/127\.0\.0\.1/);
+  });
+});

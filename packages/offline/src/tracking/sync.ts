@@ -127,6 +127,7 @@ export async function syncToMlflow(source: TrackingBackend, target: TrackingBack
       }
       progress(`run ${run.info.runName} (${run.info.runId}): ${copy ? 'complete an interrupted copy' : 'copy'}`);
       if (dry) {
+        report.runIdMap[run.info.runId] = copy?.info.runId ?? '(dry-run)';
         report.runsCopied++;
         continue;
       }
@@ -230,7 +231,10 @@ async function syncModels(
       }
       report.versionsCreated++;
       progress(`model ${origin}: register`);
-      if (dry) continue;
+      if (dry) {
+        versionMap.set(v.version, `(dry-run ${v.version})`);
+        continue;
+      }
       const created = await target.createModelVersion(model.name, {
         source: remoteSource,
         ...(remoteRunId === undefined ? {} : { runId: remoteRunId }),

@@ -11,3 +11,5 @@ export * from './online-format.ts';
 export * from './bundle/manifest.ts';
 export * from './bundle/verify.ts';
 export * from './store/index.ts';
+export * from './engine/index.ts';
+export * from './scorer/index.ts';

@@ -5,3 +5,5 @@
 export * from './index.ts';
 export * from './node/bundle-reader.ts';
 export * from './node/valkey-store.ts';
+// The Node scorer (folder paths, onnxruntime-web fallback) takes precedence over the core createScorer.
+export { createScorer, loadNodeBundle, type NodeScorerBundle } from './node/scorer.ts';

@@ -1,0 +1,139 @@
+/**
+ * A bundle compiled for serving: its engine, its vectoriser, and the plan that turns a request into rows. Built
+ * once per bundle (at `createScorer` and at every `swap`), shared by all requests that start while it is current.
+ */
+import { BundleError } from '../errors.ts';
+import type { BundleManifest } from '../bundle/manifest.ts';
+import { createEngine, type CreateEngineOptions } from '../engine/registry.ts';
+import type { ModelEngine } from '../engine/types.ts';
+import { featureColumn, type FeatureViewSpec } from '../spec/feature-view.ts';
+import { specInputs } from '../spec/model-input.ts';
+import { compileVectorizer, type Vectorizer } from '../vectorizer.ts';
+import type { LoadedBundle } from './bundle-loader.ts';
+import type { ModelInfo } from './types.ts';
+
+export type Scope = 'user' | 'context' | 'candidate';
+
+/** One feature view as the scorer reads it. */
+export interface ViewPlan {
+  spec: FeatureViewSpec;
+  /** Row value names holding the view's join keys, in join-key order. */
+  keyNames: string[];
+  /** `<view>__<feature>` per feature, in spec order. */
+  columns: string[];
+  /** Whether the entity cache holds this view's rows. */
+  cached: boolean;
+  /** Prefix of this view's entity-cache keys (project, view, schema hash). */
+  cachePrefix: string;
+}
+
+/** A request field the scorer checks: where it lives and its type. */
+export interface FieldCheck {
+  name: string;
+  type: 'string' | 'number' | 'timestamp';
+  scope: Scope;
+}
+
+export interface LoadedModel {
+  manifest: BundleManifest;
+  info: ModelInfo;
+  engine: ModelEngine;
+  vectorizer: Vectorizer;
+  views: ViewPlan[];
+  /** Request values (not features, not the timestamp) the vectoriser reads. */
+  requestInputs: string[];
+  /** The declared scope of each request input (undefined: not declared, looked up candidate → context → user). */
+  requestInputScopes: Array<Scope | undefined>;
+  /** Where each known request field lives, for the row assembly. */
+  scopeOf: Map<string, Scope>;
+  checks: FieldCheck[];
+  timestampField: string;
+  /** The first candidate-scoped join key: the default candidate id for tie-breaking. */
+  candidateIdField: string | undefined;
+  /** Reusable input/output buffers (one set per concurrent computation; one in total for synchronous engines). */
+  pool: Buffers[];
+  /** Requests in flight on this model; a swapped-out model is disposed when it reaches zero. */
+  inflight: number;
+  retired: boolean;
+}
+
+/** Vectors and outputs for up to `capacity` rows. */
+export interface Buffers {
+  capacity: number;
+  indices: Int32Array;
+  values: Float32Array;
+  out: Float32Array;
+}
+
+/** Which views the entity cache covers. */
+export type CachePolicy = (view: FeatureViewSpec, keyScopes: Array<Scope | undefined>) => boolean;
+
+/** The default: views keyed only by candidate fields (ads, advertisers): shared by many users' requests. */
+export const cacheCandidateViews: CachePolicy = (_view, scopes) => scopes.length > 0 && scopes.every((s) => s === 'candidate');
+
+export async function loadModel(bundle: LoadedBundle, engines: CreateEngineOptions, cachePolicy: CachePolicy): Promise<LoadedModel> {
+  const { manifest } = bundle;
+  const vectorizer = compileVectorizer(manifest.input);
+  const scopeOf = new Map<string, Scope>();
+  for (const f of manifest.requestFields ?? []) scopeOf.set(f.name, f.scope);
+
+  const views = manifest.featureViews.map((spec): ViewPlan => {
+    const keyNames = manifest.entityKeys[spec.name];
+    if (!Array.isArray(keyNames) || keyNames.length !== spec.joinKeys.length) {
+      throw new BundleError('BUNDLE_INVALID', `manifest.json: entityKeys["${spec.name}"] must name ${spec.joinKeys.length} row values (the view's join keys ${spec.joinKeys.join(', ')})`);
+    }
+    return {
+      spec,
+      keyNames,
+      columns: spec.features.map((f) => featureColumn(spec.name, f.name)),
+      cached: cachePolicy(spec, keyNames.map((k) => scopeOf.get(k))),
+      cachePrefix: `${manifest.project}\u0000${spec.name}\u0000${spec.schemaHash}\u0000`,
+    };
+  });
+
+  const timestampField = manifest.input.timestampField ?? 'ts';
+  const featureColumns = new Set(views.flatMap((v) => v.columns));
+  const requestInputs = specInputs(manifest.input).filter((n) => !featureColumns.has(n) && n !== timestampField);
+
+  const file = bundle.files.get(manifest.model.file);
+  if (!file) throw new BundleError('BUNDLE_INVALID', `bundle has no model file "${manifest.model.file}"`);
+  const engine = await createEngine(
+    {
+      bytes: file,
+      width: manifest.model.width,
+      indicesInput: manifest.model.indicesInput,
+      valuesInput: manifest.model.valuesInput,
+      output: manifest.model.output,
+    },
+    engines,
+  );
+
+  const checks: FieldCheck[] = (manifest.requestFields ?? [])
+    .filter((f) => f.name !== timestampField)
+    .map((f) => ({ name: f.name, type: f.type, scope: f.scope }));
+
+  return {
+    manifest,
+    info: {
+      name: manifest.name,
+      id: bundle.id,
+      family: manifest.model.family,
+      backend: engine.info.backend,
+      mode: engine.info.mode,
+      project: manifest.project,
+      createdAt: manifest.createdAt,
+    },
+    engine,
+    vectorizer,
+    views,
+    requestInputs,
+    requestInputScopes: requestInputs.map((n) => scopeOf.get(n)),
+    scopeOf,
+    checks,
+    timestampField,
+    candidateIdField: views.flatMap((v) => v.keyNames).find((k) => scopeOf.get(k) === 'candidate'),
+    pool: [],
+    inflight: 0,
+    retired: false,
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * Sponsored-products ranking: order candidates by expected value (pCTR × bid), drop those below the reserve price,
+ * break ties deterministically (candidate id ascending, then request position), and price each winner with the
+ * generalised second price.
+ */
+import type { Fields, RankedCandidate } from './types.ts';
+
+export interface RankInput<A extends Fields> {
+  candidates: readonly A[];
+  scores: readonly number[];
+  bidField: string;
+  idField: string | undefined;
+  reserve: number;
+  limit: number;
+}
+
+/** Compares candidate ids: numbers numerically, strings by code unit, numbers before strings, absent ids last. */
+function compareIds(a: unknown, b: unknown): number {
+  const ta = typeof a === 'number' ? 0 : typeof a === 'string' ? 1 : 2;
+  const tb = typeof b === 'number' ? 0 : typeof b === 'string' ? 1 : 2;
+  if (ta !== tb) return ta - tb;
+  if (ta === 0) return (a as number) - (b as number);
+  if (ta === 1) return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0;
+  return 0;
+}
+
+export function rankCandidates<A extends Fields>(input: RankInput<A>): { ranked: Array<RankedCandidate<A>>; belowReserve: number } {
+  const { candidates, scores, bidField, idField, reserve } = input;
+  const eligible: Array<RankedCandidate<A>> = [];
+  for (let i = 0; i < candidates.length; i++) {
+    const bid = candidates[i][bidField];
+    const pctr = scores[i];
+    if (typeof bid !== 'number' || !Number.isFinite(bid) || bid < 0 || !(pctr >= 0)) continue;
+    const expectedValue = pctr * bid;
+    if (expectedValue < reserve) continue;
+    eligible.push({ index: i, candidate: candidates[i], pctr, bid, expectedValue, price: 0 });
+  }
+  eligible.sort(
+    (a, b) =>
+      b.expectedValue - a.expectedValue ||
+      (idField ? compareIds(a.candidate[idField], b.candidate[idField]) : 0) ||
+      a.index - b.index,
+  );
+  for (let i = 0; i < eligible.length; i++) {
+    const c = eligible[i];
+    const next = i + 1 < eligible.length ? eligible[i + 1].expectedValue : 0;
+    c.price = c.pctr > 0 ? Math.min(c.bid, Math.max(next, reserve) / c.pctr) : 0;
+  }
+  return { ranked: eligible.slice(0, input.limit), belowReserve: candidates.length - eligible.length };
+}

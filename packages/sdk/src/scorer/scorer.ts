@@ -1,0 +1,466 @@
+/**
+ * `createScorer`: load a bundle, read online features, compute the model input exactly as training did, score.
+ *
+ * Per request: validate against the bundle's request fields; collect every entity of every view (the user, each
+ * candidate ad, its advertiser, user × category, …), deduplicated; serve what the entity cache holds; read the rest
+ * in ONE store round trip, bounded by the request's deadline; apply TTLs and defaults (training's rules); assemble
+ * each candidate's row and vectorise it; run the engine on all candidates at once.
+ *
+ * A store outage or a missed deadline never throws (unless `strict`): the affected features take their training
+ * defaults and the result lists them with the reason. Bad requests throw an InputError naming the field.
+ */
+import { EngineError, LockstepError, StoreError } from '../errors.ts';
+import type { EngineBackend } from '../engine/types.ts';
+import type { FeatureRow, KeyPart } from '../online-format.ts';
+import { encodeEntityKey } from '../online-format.ts';
+import { resolveFeatures } from '../store/resolve-features.ts';
+import { withAbort } from '../store/transport.ts';
+import type { OnlineStore, ReadRequest } from '../store/types.ts';
+import { type BundleCache, type LoadedBundle, type ScorerBundle, loadBundle } from './bundle-loader.ts';
+import { EntityCache, type EntityCacheOptions } from './entity-cache.ts';
+import { type Buffers, type CachePolicy, type LoadedModel, cacheCandidateViews, loadModel } from './loaded-model.ts';
+import { rankCandidates } from './rank.ts';
+import type {
+  DefaultedFeatures,
+  DefaultedReason,
+  Fields,
+  ModelInfo,
+  RankOptions,
+  RankResult,
+  ScoreOptions,
+  ScoreRequest,
+  ScoreResult,
+} from './types.ts';
+import { keyPart, validateRequest } from './validate-request.ts';
+
+export interface EntityCacheConfig extends EntityCacheOptions {
+  /**
+   * The views to cache, by name.
+   * @default the views keyed only by candidate fields (ads, advertisers): shared across users, slow-changing
+   */
+  views?: readonly string[];
+}
+
+export interface CreateScorerOptions {
+  /** The model bundle: files in memory, a reader, a verified bundle, or a URL (a folder path in `@lockstep/sdk/node`). */
+  bundle: ScorerBundle;
+  /** The online store to read features from (MemoryStore, ValkeyStore, UpstashStore, …). */
+  store: OnlineStore;
+  /**
+   * Per-request deadline on the store read (ms from the call's start). What has not arrived by then takes its
+   * training default (reason `'deadline'`). `Infinity`: no deadline.
+   * @default 5
+   */
+  deadlineMs?: number;
+  /**
+   * Throw a StoreError from `score()` on a store failure or a missed deadline, instead of degrading to defaults.
+   * @default false
+   */
+  strict?: boolean;
+  /**
+   * The in-process cache of stored rows; `false` turns it off.
+   * @default { maxStalenessMs: 60000, maxEntries: 100000 } for views keyed only by candidate fields
+   */
+  entityCache?: EntityCacheConfig | false;
+  /**
+   * Model engines to try, in order (registered names or backends).
+   * @default the registry: the built-in evaluator, then whatever is registered (onnxruntime-web in Node)
+   */
+  engines?: ReadonlyArray<string | EngineBackend>;
+  /**
+   * Requests with more candidates are refused (InputError): a bound on one request's latency and memory.
+   * @default 1000
+   */
+  maxCandidates?: number;
+  /** The clock (epoch ms): request time when the context has none, and the entity cache's staleness. @default Date.now */
+  now?: () => number;
+  /** fetch for URL bundles. @default globalThis.fetch */
+  fetch?: typeof fetch;
+  /** A cache of fetched bundles keyed by manifest checksum (the browser entry passes IndexedDB). */
+  bundleCache?: BundleCache;
+  /** How bundles are loaded (platform entries extend it, e.g. with folder paths). @default {@link loadBundle} */
+  loadBundle?: (bundle: ScorerBundle) => Promise<LoadedBundle>;
+}
+
+/** A loaded scorer. Safe to share across concurrent requests. */
+export interface Scorer {
+  /** The model currently answering. */
+  readonly model: ModelInfo;
+  /** Click probability per candidate. Throws InputError for a request that does not fit the bundle. */
+  score<U extends Fields, C extends Fields, A extends Fields>(request: ScoreRequest<U, C, A>, options?: ScoreOptions): Promise<ScoreResult>;
+  /** Candidates by expected value (pCTR × bid) above the reserve, with second prices. */
+  rank<U extends Fields, C extends Fields, A extends Fields>(request: ScoreRequest<U, C, A>, options?: RankOptions): Promise<RankResult<A>>;
+  /**
+   * Replaces the model atomically between requests. The new bundle is verified and compiled first: if that fails
+   * this rejects and the current model keeps serving. Requests already running finish on the model they started with.
+   */
+  swap(bundle: ScorerBundle): Promise<ModelInfo>;
+  /** The entity cache (undefined when off): size, hit and miss counts, and `clear()`. */
+  readonly cache: EntityCache | undefined;
+  /** Opens the store connection and loads its publication pointer, so the first request does not pay for it. */
+  warmup(): Promise<void>;
+  /** Frees the engine. The store is the caller's to close. */
+  close(): Promise<void>;
+}
+
+/** Loads and verifies the bundle, compiles it, and returns a scorer. */
+export async function createScorer(options: CreateScorerOptions): Promise<Scorer> {
+  const load = options.loadBundle ?? ((b: ScorerBundle) => loadBundle(b, { fetch: options.fetch, cache: options.bundleCache }));
+  const cacheConfig = options.entityCache === undefined ? {} : options.entityCache;
+  const policy: CachePolicy = !cacheConfig
+    ? () => false
+    : cacheConfig.views
+      ? (view) => cacheConfig.views!.includes(view.name)
+      : cacheCandidateViews;
+  const compile = async (b: ScorerBundle) => loadModel(await load(b), { backends: options.engines }, policy);
+  const model = await compile(options.bundle);
+  return new ScorerImpl(options, model, compile, cacheConfig ? new EntityCache(cacheConfig) : undefined);
+}
+
+const NO_CONTEXT: Fields = Object.freeze({});
+
+/** One view's entities in one request. */
+interface ViewEntities {
+  /** True when one entity serves every candidate (keys from user/context only). */
+  shared: boolean;
+  keys: KeyPart[][];
+  keyStrings: string[];
+  /** Per candidate, its entity's position in `keys` (unused when shared). */
+  slotOf: Int32Array;
+  /** Per entity: the stored row, or undefined; filled from the cache and then from the store. */
+  rows: Array<FeatureRow | undefined>;
+  /** Per entity: why the row could not be read (deadline / store error), undefined when it was. */
+  failed: Array<DefaultedReason | undefined>;
+}
+
+class ScorerImpl implements Scorer {
+  readonly cache: EntityCache | undefined;
+  readonly #store: OnlineStore;
+  readonly #deadlineMs: number;
+  readonly #strict: boolean;
+  readonly #maxCandidates: number;
+  readonly #now: () => number;
+  readonly #compile: (b: ScorerBundle) => Promise<LoadedModel>;
+  #current: LoadedModel;
+  #swaps: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  constructor(options: CreateScorerOptions, model: LoadedModel, compile: (b: ScorerBundle) => Promise<LoadedModel>, cache: EntityCache | undefined) {
+    this.#store = options.store;
+    this.#deadlineMs = options.deadlineMs ?? 5;
+    this.#strict = options.strict ?? false;
+    this.#maxCandidates = options.maxCandidates ?? 1000;
+    this.#now = options.now ?? Date.now;
+    this.#compile = compile;
+    this.#current = model;
+    this.cache = cache;
+  }
+
+  get model(): ModelInfo {
+    return this.#current.info;
+  }
+
+  async score<U extends Fields, C extends Fields, A extends Fields>(request: ScoreRequest<U, C, A>, options: ScoreOptions = {}): Promise<ScoreResult> {
+    if (this.#closed) throw new EngineError('the scorer is closed');
+    const m = this.#current;
+    m.inflight++;
+    try {
+      return await this.#score(m, request, options);
+    } finally {
+      if (--m.inflight === 0 && m.retired) void m.engine.dispose();
+    }
+  }
+
+  async #score(m: LoadedModel, req: ScoreRequest, options: ScoreOptions): Promise<ScoreResult> {
+    const t0 = performance.now();
+    validateRequest(m, req, this.#maxCandidates);
+    const user = req.user;
+    const ctx = req.context ?? NO_CONTEXT;
+    const cands = req.candidates;
+    const n = cands.length;
+    const now = this.#now();
+    const tsRaw = ctx[m.timestampField];
+    const ts = tsRaw === undefined ? now : tsRaw instanceof Date ? tsRaw.getTime() : (tsRaw as number);
+
+    // 1. Every entity of every view, deduplicated, served from the cache where possible.
+    const entities = m.views.map((v) => collectEntities(m, v.keyNames, user, ctx, cands));
+    const requests: ReadRequest[] = [];
+    const pending: Array<{ view: number; slots: number[] }> = [];
+    for (let v = 0; v < m.views.length; v++) {
+      const view = m.views[v];
+      const e = entities[v];
+      let misses: number[] | undefined;
+      for (let k = 0; k < e.keys.length; k++) {
+        const hit = view.cached && this.cache ? this.cache.get(view.cachePrefix + e.keyStrings[k], now) : null;
+        if (hit !== null) e.rows[k] = hit;
+        else (misses ??= []).push(k);
+      }
+      if (misses) {
+        requests.push({ view: view.spec, entities: misses.map((k) => e.keys[k]) });
+        pending.push({ view: v, slots: misses });
+      }
+    }
+
+    // 2. One store round trip for everything else, bounded by the deadline.
+    let storeMs = 0;
+    if (requests.length) {
+      const t1 = performance.now();
+      const failure = await this.#read(m, requests, pending, entities, options, t0, now);
+      storeMs = performance.now() - t1;
+      if (failure) {
+        for (const p of pending) for (const k of p.slots) entities[p.view].failed[k] = failure;
+      }
+    }
+
+    // 3. TTLs and defaults, then rows, vectors and scores.
+    const defaulted: DefaultedFeatures[] = [];
+    let degraded = false;
+    const resolved = m.views.map((view, v) => {
+      const e = entities[v];
+      return e.keys.map((key, k) => {
+        const failed = e.failed[k];
+        if (failed) {
+          degraded = true;
+          defaulted.push({ view: view.spec.name, entity: key, reason: failed, features: view.spec.features.map((f) => f.name) });
+          return view.spec.features.map((f) => f.default);
+        }
+        const r = resolveFeatures(view.spec, e.rows[k], ts);
+        if (r.defaulted) reportDefaults(defaulted, view.spec.name, key, view.spec.features, r.reasons);
+        return r.values;
+      });
+    });
+
+    const width = m.vectorizer.width;
+    const buf = takeBuffers(m, n, width);
+    const row: Record<string, unknown> = {};
+    const debugRows: Array<Record<string, unknown>> | undefined = options.debug ? [] : undefined;
+    try {
+      // The row object is reused across candidates: what is the same for all of them is written once.
+      for (let i = 0; i < m.requestInputs.length; i++) {
+        const name = m.requestInputs[i];
+        const scope = m.requestInputScopes[i];
+        if (scope === 'user') row[name] = user[name];
+        else if (scope === 'context') row[name] = ctx[name];
+      }
+      row[m.timestampField] = ts;
+      for (let v = 0; v < m.views.length; v++) {
+        if (!entities[v].shared) continue;
+        const values = resolved[v][0];
+        const columns = m.views[v].columns;
+        for (let f = 0; f < columns.length; f++) row[columns[f]] = values[f];
+      }
+      for (let r = 0; r < n; r++) {
+        const cand = cands[r];
+        for (let i = 0; i < m.requestInputs.length; i++) {
+          const name = m.requestInputs[i];
+          const scope = m.requestInputScopes[i];
+          if (scope === 'candidate') row[name] = cand[name];
+          // Undeclared: the training row's precedence, {...user, ...context, ...candidate}.
+          else if (scope === undefined) row[name] = name in cand ? cand[name] : name in ctx ? ctx[name] : user[name];
+        }
+        for (let v = 0; v < m.views.length; v++) {
+          const e = entities[v];
+          if (e.shared) continue;
+          const values = resolved[v][e.slotOf[r]];
+          const columns = m.views[v].columns;
+          for (let f = 0; f < columns.length; f++) row[columns[f]] = values[f];
+        }
+        m.vectorizer.vectorize(row, buf.indices, buf.values, r);
+        if (debugRows) debugRows.push({ ...row });
+      }
+      if (n > 0) {
+        const pending = m.engine.run(buf.indices, buf.values, n, buf.out);
+        if (pending) await pending;
+      }
+      const scores = new Array<number>(n);
+      for (let r = 0; r < n; r++) scores[r] = buf.out[r];
+      const result: ScoreResult = {
+        scores,
+        defaulted,
+        degraded,
+        model: m.info,
+        ts,
+        timing: { store: storeMs, total: performance.now() - t0 },
+      };
+      if (debugRows) {
+        result.debug = {
+          rows: debugRows,
+          indices: buf.indices.slice(0, n * width),
+          values: buf.values.slice(0, n * width),
+          width,
+        };
+      }
+      return result;
+    } finally {
+      m.pool.push(buf);
+    }
+  }
+
+  /** Reads the missing rows; returns the reason they could not be read, or undefined when they were. */
+  async #read(
+    m: LoadedModel,
+    requests: ReadRequest[],
+    pending: Array<{ view: number; slots: number[] }>,
+    entities: ViewEntities[],
+    options: ScoreOptions,
+    t0: number,
+    now: number,
+  ): Promise<DefaultedReason | undefined> {
+    const deadlineMs = options.deadlineMs ?? this.#deadlineMs;
+    const strict = options.strict ?? this.#strict;
+    const controller = new AbortController();
+    const remaining = deadlineMs - (performance.now() - t0);
+    const timer = Number.isFinite(deadlineMs) ? setTimeout(() => controller.abort(new Error('deadline')), Math.max(0, remaining)) : undefined;
+    const onCancel = () => controller.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', onCancel, { once: true });
+    if (options.signal?.aborted) controller.abort(options.signal.reason);
+
+    const read = this.#store.readRows(requests, { project: m.manifest.project, signal: controller.signal });
+    try {
+      this.#remember(m, pending, entities, await withAbort(read, controller.signal), now, true);
+      return undefined;
+    } catch (err) {
+      const deadline = controller.signal.aborted;
+      if (deadline) {
+        // A late answer still warms the entity cache for the next requests.
+        read.then((rows) => this.#remember(m, pending, entities, rows, now, false), () => {});
+      }
+      if (strict) {
+        throw err instanceof LockstepError ? err : new StoreError(`online store read failed: ${(err as Error)?.message ?? err}`, { cause: err });
+      }
+      return deadline ? 'deadline' : 'store_error';
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onCancel);
+    }
+  }
+
+  /** Puts read rows into the cache (cached views) and, unless the answer came too late, into the request. */
+  #remember(
+    m: LoadedModel,
+    pending: Array<{ view: number; slots: number[] }>,
+    entities: ViewEntities[],
+    rows: Array<Array<FeatureRow | undefined>>,
+    now: number,
+    useInRequest: boolean,
+  ): void {
+    for (let i = 0; i < pending.length; i++) {
+      const { view, slots } = pending[i];
+      const e = entities[view];
+      const plan = m.views[view];
+      const cache = plan.cached ? this.cache : undefined;
+      for (let j = 0; j < slots.length; j++) {
+        const k = slots[j];
+        if (useInRequest) e.rows[k] = rows[i][j];
+        cache?.set(plan.cachePrefix + e.keyStrings[k], rows[i][j], now);
+      }
+    }
+  }
+
+  async rank<U extends Fields, C extends Fields, A extends Fields>(request: ScoreRequest<U, C, A>, options: RankOptions = {}): Promise<RankResult<A>> {
+    const model = this.#current;
+    const result = await this.score(request, options);
+    const { ranked, belowReserve } = rankCandidates({
+      candidates: request.candidates,
+      scores: result.scores,
+      bidField: options.bidField ?? 'bid',
+      idField: options.idField ?? model.candidateIdField ?? 'id',
+      reserve: options.reserve ?? 0,
+      limit: options.limit ?? Infinity,
+    });
+    return { ...result, ranked, belowReserve };
+  }
+
+  swap(bundle: ScorerBundle): Promise<ModelInfo> {
+    // Swaps run one at a time, in call order: the last swap called is the model left serving.
+    const next = this.#swaps.then(async () => {
+      if (this.#closed) throw new EngineError('the scorer is closed');
+      const model = await this.#compile(bundle);
+      const previous = this.#current;
+      this.#current = model;
+      previous.retired = true;
+      if (previous.inflight === 0) await previous.engine.dispose();
+      return model.info;
+    });
+    this.#swaps = next.catch(() => {});
+    return next;
+  }
+
+  async warmup(): Promise<void> {
+    const m = this.#current;
+    await this.#store.readRows(m.views.map((v) => ({ view: v.spec, entities: [] })), { project: m.manifest.project });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#swaps;
+    this.#current.retired = true;
+    if (this.#current.inflight === 0) await this.#current.engine.dispose();
+  }
+}
+
+/** The entities of one view in a request: one shared entity, or one per distinct candidate key. */
+function collectEntities(m: LoadedModel, keyNames: string[], user: Fields, ctx: Fields, cands: readonly Fields[]): ViewEntities {
+  const n = cands.length;
+  // Declared request fields are read from their scope; undeclared ones with the row's precedence (candidate first).
+  const scopeOf = (k: string, cand: Fields | undefined) =>
+    m.scopeOf.get(k) ?? (cand ? (k in cand ? 'candidate' : k in ctx ? 'context' : k in user ? 'user' : 'candidate') : k in ctx ? 'context' : 'user');
+  const sharedScope = (k: string) => scopeOf(k, n > 0 ? cands[0] : undefined) !== 'candidate';
+  const keyValue = (k: string, cand: Fields | undefined, r: number): KeyPart => {
+    const s = scopeOf(k, cand);
+    return s === 'candidate' ? keyPart(cand?.[k], `candidates[${r}].${k}`) : keyPart((s === 'user' ? user : ctx)[k], `${s}.${k}`);
+  };
+  if (keyNames.every(sharedScope)) {
+    const key = keyNames.map((k) => keyValue(k, undefined, 0));
+    return { shared: true, keys: [key], keyStrings: [encodeEntityKey(key)], slotOf: EMPTY_SLOTS, rows: [undefined], failed: [undefined] };
+  }
+  const slotOf = new Int32Array(n);
+  const keys: KeyPart[][] = [];
+  const keyStrings: string[] = [];
+  const seen = new Map<string, number>();
+  for (let r = 0; r < n; r++) {
+    const key = keyNames.map((k) => keyValue(k, cands[r], r));
+    const s = encodeEntityKey(key);
+    let slot = seen.get(s);
+    if (slot === undefined) {
+      slot = keys.length;
+      seen.set(s, slot);
+      keys.push(key);
+      keyStrings.push(s);
+    }
+    slotOf[r] = slot;
+  }
+  return { shared: false, keys, keyStrings, slotOf, rows: new Array(keys.length), failed: new Array(keys.length) };
+}
+
+const EMPTY_SLOTS = new Int32Array(0);
+
+function reportDefaults(
+  out: DefaultedFeatures[],
+  view: string,
+  entity: KeyPart[],
+  features: ReadonlyArray<{ name: string }>,
+  reasons: ReadonlyArray<DefaultedReason | undefined>,
+): void {
+  // Usually one reason for the whole entity (missing, expired); 'null' can concern a few features only.
+  const byReason = new Map<DefaultedReason, string[]>();
+  for (let i = 0; i < reasons.length; i++) {
+    const r = reasons[i];
+    if (!r) continue;
+    let list = byReason.get(r);
+    if (!list) byReason.set(r, (list = []));
+    list.push(features[i].name);
+  }
+  for (const [reason, names] of byReason) out.push({ view, entity, reason, features: names });
+}
+
+function takeBuffers(m: LoadedModel, rows: number, width: number): Buffers {
+  let buf = m.pool.pop();
+  if (!buf || buf.capacity < rows) {
+    const capacity = Math.max(rows, buf?.capacity ?? 0, 16);
+    buf = { capacity, indices: new Int32Array(capacity * width), values: new Float32Array(capacity * width), out: new Float32Array(capacity) };
+  }
+  return buf;
+}
+

@@ -1,0 +1,54 @@
+/**
+ * Request validation against the bundle's request fields: a request that does not fit gets an {@link InputError}
+ * whose `field` is the path of the offending value (`user.user_id`, `candidates[3].bid`), before any store call.
+ */
+import { InputError } from '../errors.ts';
+import type { KeyPart } from '../online-format.ts';
+import type { FieldCheck, LoadedModel } from './loaded-model.ts';
+import type { Fields, ScoreRequest } from './types.ts';
+
+export function isObject(x: unknown): x is Fields {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function checkValue(value: unknown, type: FieldCheck['type'], path: string): void {
+  if (value === undefined || value === null) throw new InputError(`${path} is required (${type})`, path);
+  const ok =
+    type === 'string'
+      ? typeof value === 'string'
+      : type === 'number'
+        ? typeof value === 'number' && Number.isFinite(value)
+        : (typeof value === 'number' && Number.isFinite(value)) || (value instanceof Date && !Number.isNaN(value.getTime()));
+  if (!ok) {
+    const got = value instanceof Date ? 'an invalid Date' : typeof value === 'number' ? String(value) : typeof value;
+    const want = type === 'timestamp' ? 'a timestamp (epoch ms or Date)' : type === 'number' ? 'a finite number' : 'a string';
+    throw new InputError(`${path} must be ${want}, got ${got}`, path);
+  }
+}
+
+/** Checks the request's shape and every declared request field. */
+export function validateRequest(model: LoadedModel, req: ScoreRequest, maxCandidates: number): void {
+  if (!isObject(req)) throw new InputError('the request must be an object {user, context, candidates}', 'request');
+  if (!isObject(req.user)) throw new InputError('user must be an object', 'user');
+  if (req.context !== undefined && !isObject(req.context)) throw new InputError('context must be an object', 'context');
+  const cands = req.candidates;
+  if (!Array.isArray(cands)) throw new InputError('candidates must be an array', 'candidates');
+  if (cands.length > maxCandidates) {
+    throw new InputError(`${cands.length} candidates is more than the scorer's maxCandidates (${maxCandidates})`, 'candidates');
+  }
+  for (let i = 0; i < cands.length; i++) if (!isObject(cands[i])) throw new InputError(`candidates[${i}] must be an object`, `candidates[${i}]`);
+  const ctx = req.context ?? {};
+  for (const c of model.checks) {
+    if (c.scope === 'candidate') for (let i = 0; i < cands.length; i++) checkValue(cands[i][c.name], c.type, `candidates[${i}].${c.name}`);
+    else checkValue((c.scope === 'user' ? req.user : ctx)[c.name], c.type, `${c.scope}.${c.name}`);
+  }
+  const tsValue = ctx[model.timestampField];
+  if (tsValue !== undefined) checkValue(tsValue, 'timestamp', `context.${model.timestampField}`);
+}
+
+/** A join-key value read from a request, checked (strings and integers only: the online key format's rule). */
+export function keyPart(value: unknown, path: string): KeyPart {
+  if (typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value))) return value;
+  if (value === undefined || value === null) throw new InputError(`${path} is required (a join key)`, path);
+  throw new InputError(`${path} must be a string or an integer (a join key), got ${typeof value === 'number' ? value : typeof value}`, path);
+}

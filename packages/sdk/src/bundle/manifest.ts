@@ -5,8 +5,8 @@
  * A bundle is a folder (or the same files in memory):
  *   manifest.json      this document
  *   model.onnx         the model; inputs `indices` int64[N, F] and `values` float[N, F], output `probability` float[N, 1]
- *   features.arrow     feature snapshot (Arrow IPC stream): the latest value of every online feature per entity
- *                      as of the training cut-off, one record batch per view (schema metadata names the view)
+ *   features/<view>.arrow  feature snapshot, one Arrow IPC file per view (see {@link BundleSnapshot}): the latest
+ *                      value of every online feature per entity as of the training cut-off
  *   report.html        the training report (optional), and any other files listed in `files`
  */
 import type { FeatureViewSpec } from '../spec/feature-view.ts';
@@ -38,6 +38,20 @@ export interface BundleModel {
   negativeSampling?: number;
 }
 
+/**
+ * The bundle's feature snapshot: per view the latest row of every entity with event time ≤ `asOf`, for bulk
+ * loading the online store and for offline scoring. Each view is one Arrow IPC file (the random-access "file"
+ * format) with columns: the view's join keys, `event_time` (Timestamp ms, UTC), then its features in spec order
+ * under their own names (Float64, null = missing). Schema metadata: `lockstep.view`, `lockstep.schemaHash`,
+ * `lockstep.asOf`. TTLs are not applied: a reader applies them at request time.
+ */
+export interface BundleSnapshot {
+  /** ISO-8601: rows are the latest per entity with event time ≤ this. */
+  asOf: string;
+  /** Per view name: its file (listed in `files`) and row count. */
+  views: Record<string, { file: string; rows: number }>;
+}
+
 export interface BundleManifest {
   /** Always 'lockstep-bundle'. */
   format: 'lockstep-bundle';
@@ -67,6 +81,8 @@ export interface BundleManifest {
   metrics: Record<string, number>;
   /** Lineage: what made this bundle. */
   lineage: { trainingSetDigest: string; codeVersion: string; runId?: string; [key: string]: unknown };
+  /** The feature snapshot, when the bundle carries one. */
+  snapshot?: BundleSnapshot;
   /** Every other file of the bundle with its sha256 (hex) and size. */
   files: Record<string, { sha256: string; bytes: number }>;
 }

@@ -96,3 +96,11 @@ describe('verifyBundle', () => {
     expect([...files.keys()]).toEqual(['model.onnx']);
   });
 });
+
+describe('parseManifest: snapshot', () => {
+  it('refuses a snapshot view whose file is not listed', async () => {
+    const bundle = await makeBundle({ snapshot: { asOf: '2026-01-01T00:00:00.000Z', views: { user_stats: { file: 'features/user_stats.arrow', rows: 3 } } } });
+    const err = await rejection(verifyBundle(bundle));
+    expect(err.message).toContain('snapshot.views.user_stats.file');
+  });
+});

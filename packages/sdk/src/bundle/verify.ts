@@ -136,6 +136,15 @@ export function parseManifest(bytes: Uint8Array | string): BundleManifest {
     if (isObject(doc.model) && typeof doc.model.file === 'string' && !(doc.model.file in doc.files)) {
       problems.push(`model.file "${doc.model.file}" is not listed in files`);
     }
+    if (doc.snapshot !== undefined) {
+      const views = isObject(doc.snapshot) && isObject(doc.snapshot.views) ? doc.snapshot.views : undefined;
+      if (!views) problems.push('snapshot must be {asOf, views: {<view>: {file, rows}}}');
+      for (const [view, entry] of Object.entries(views ?? {})) {
+        if (!isObject(entry) || typeof entry.file !== 'string' || !(entry.file in doc.files)) {
+          problems.push(`snapshot.views.${view}.file is not listed in files`);
+        }
+      }
+    }
   }
   if (problems.length) throw new BundleError('BUNDLE_INVALID', `${MANIFEST_FILE} is invalid:\n  - ${problems.join('\n  - ')}`);
 

@@ -58,6 +58,7 @@ describe('built-in evaluator', () => {
     ['negative axes', { negativeAxes: true }],
     ['axes from Constant nodes', { constantNodes: true }],
     ['opset 11 axes attributes', { axesAsAttributes: true }],
+    ['keepdims 0 left out (proto3 writers)', { omitZeroScalars: true }],
   ];
   for (const [family, m] of [['lr', lr], ['fm', fm]] as const) {
     for (const [label, v] of variations) {

@@ -145,10 +145,18 @@ function decodeNode(bytes: Uint8Array): OnnxNode {
   return node;
 }
 
+/** AttributeProto.AttributeType values whose scalar may be omitted on the wire when it is zero. */
+const ATTR_FLOAT = 1;
+const ATTR_INT = 2;
+
 function decodeAttribute(bytes: Uint8Array): OnnxAttribute {
   const a: OnnxAttribute = { name: '' };
+  let type = 0;
   for (const f of fields(bytes)) {
     switch (f.field) {
+      case 20:
+        type = f.varint;
+        break;
       case 1:
         a.name = str(f);
         break;
@@ -175,6 +183,10 @@ function decodeAttribute(bytes: Uint8Array): OnnxAttribute {
         unsupported(`attribute "${a.name}": graph-valued attributes are not supported by the built-in evaluator`);
     }
   }
+  // Writers that follow proto3 rules (protobufjs) leave out a zero scalar: `keepdims = 0` arrives as an INT
+  // attribute without `i`. Its value is the field's default, 0, exactly as onnxruntime reads it.
+  if (type === ATTR_INT && a.i === undefined) a.i = 0;
+  if (type === ATTR_FLOAT && a.f === undefined) a.f = 0;
   return a;
 }
 

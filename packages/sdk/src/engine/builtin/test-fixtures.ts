@@ -27,6 +27,8 @@ export interface GraphDef {
   nodes: NodeDef[];
   initializers: TensorDef[];
   width: number;
+  /** Leave zero-valued INT attributes without their value, as proto3 writers (protobufjs) do. */
+  omitZeroScalars?: boolean;
   /** Extra graph inputs beyond indices and values. */
   extraInputs?: Array<{ name: string; elemType: number }>;
 }
@@ -96,7 +98,10 @@ export function writeOnnx(g: GraphDef): Uint8Array {
     w.str(2, n.output).str(3, `${n.output}_node`).str(4, n.op);
     for (const [name, value] of Object.entries(n.attrs ?? {})) {
       const a = new Writer().str(1, name);
-      if (typeof value === 'number') a.int(3, value).int(20, 2);
+      if (typeof value === 'number') {
+        if (value !== 0 || !g.omitZeroScalars) a.int(3, value);
+        a.int(20, 2);
+      }
       else if (Array.isArray(value)) {
         for (const v of value) a.int(8, v);
         a.int(20, 7);
@@ -159,6 +164,8 @@ export interface Variation {
   constantNodes?: boolean;
   /** Opset 11 style: axes as attributes. */
   axesAsAttributes?: boolean;
+  /** keepdims = 0 written as an INT attribute without a value (proto3 writers). */
+  omitZeroScalars?: boolean;
 }
 
 /** The exporter's graph for an LR or FM model (docs/bundle-format.md), with optional variations. */
@@ -204,7 +211,7 @@ export function modelGraph(m: ModelDef, v: Variation = {}): GraphDef {
     logit = 'logit';
   }
   nodes.push({ op: 'Sigmoid', inputs: [logit], output: 'probability' });
-  return { opset: v.axesAsAttributes ? 11 : 13, nodes, initializers: inits, width: m.width };
+  return { opset: v.axesAsAttributes ? 11 : 13, nodes, initializers: inits, width: m.width, omitZeroScalars: v.omitZeroScalars };
 }
 
 /** Random rows: indices in [0, dimension), values mixing 1s (categorical slots) and reals. */

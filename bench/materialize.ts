@@ -1,0 +1,105 @@
+/**
+ * `npm run bench -- materialize [--entities 1000000] [--repeats 3] [--features 8] [--batch-rows 2000] [--concurrency 4]`
+ *
+ * Full materialization throughput (write every row under a new version, then publish) into a real redis-server
+ * over RESP (ValkeyStore) and over HTTP (UpstashStore → `lockstep gateway` in its own process → the same
+ * redis-server). Rows are synthetic (one view, `--features` float features, integer entity ids) and generated
+ * before timing: the figure is the store path, not the source. Each repeat starts from an empty server; the
+ * clean-up of old versions is not timed (it runs after readers already see the new snapshot).
+ * Prints `{"bench":"materialize","entities":…,"resp_entities_per_s":…,"http_entities_per_s":…}` plus details.
+ */
+import { ValkeyStore } from '@lockstep/sdk/node';
+import { UpstashStore, featureViewSchemaHash, type FeatureViewSpec, type OnlineStoreCore, type WriteRow } from '@lockstep/sdk';
+import { materialize, memorySource } from '@lockstep/offline';
+import { benchArgs, median } from './args.ts';
+import { startBenchServers } from './_store-servers.ts';
+
+/** A synthetic view of `features` float features keyed by ad id. */
+export function syntheticView(features: number, name = 'ad_stats'): FeatureViewSpec {
+  const base = {
+    name,
+    entity: 'ad',
+    joinKeys: ['ad_id'],
+    features: Array.from({ length: features }, (_, i) => ({ name: `f${i}`, dtype: 'float64' as const, default: 0 })),
+    ttlSeconds: 7 * 86400,
+    lagSeconds: 0,
+    intervalSeconds: 3600,
+  };
+  return { ...base, schemaHash: featureViewSchemaHash(base) };
+}
+
+/** Deterministic rows with realistic values (rates, counts) for `n` entities. */
+export function syntheticRows(n: number, features: number, nowMs: number): WriteRow[] {
+  const rows = new Array<WriteRow>(n);
+  let seed = 12345;
+  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  for (let i = 0; i < n; i++) {
+    const values = new Array<number>(features);
+    for (let f = 0; f < features; f++) values[f] = f % 2 ? Math.floor(rand() * 10_000) : Math.round(rand() * 1e6) / 1e6;
+    rows[i] = { entity: [i], eventTimeMs: nowMs - Math.floor(rand() * 86_400_000), values };
+  }
+  return rows;
+}
+
+export async function main(argv: string[]): Promise<Record<string, unknown>> {
+  const args = benchArgs(argv, {
+    entities: { type: 'string', default: '1000000' },
+    repeats: { type: 'string', default: '3' },
+    features: { type: 'string', default: '8' },
+    'batch-rows': { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '4' },
+  });
+  const entities = Number(args.entities);
+  const repeats = Number(args.repeats);
+  const view = syntheticView(Number(args.features));
+  const now = Date.now();
+  console.error(`generating ${entities} rows of ${view.features.length} features…`);
+  const rows = syntheticRows(entities, view.features.length, now);
+  const source = memorySource({ [view.name]: rows }, { batchRows: 10_000 });
+
+  const servers = await startBenchServers();
+  const resp = new ValkeyStore({ url: servers.redisUrl });
+  const stores: Record<'resp' | 'http', OnlineStoreCore> = {
+    resp,
+    http: new UpstashStore({ url: servers.gatewayUrl, token: servers.token }),
+  };
+  const rates: Record<string, number[]> = { resp: [], http: [] };
+  const details: Record<string, unknown> = {};
+  try {
+    for (let r = 0; r < repeats; r++) {
+      for (const [leg, store] of Object.entries(stores)) {
+        await resp.transport.send([['FLUSHALL']]);
+        const result = await materialize({
+          store,
+          project: 'bench',
+          views: [view],
+          source,
+          asOfMs: now,
+          batchRows: Number(args['batch-rows']),
+          concurrency: Number(args.concurrency),
+          cleanup: false,
+        });
+        const seconds = result.seconds.write + result.seconds.publish;
+        const written = result.views[0].written;
+        if (written !== entities) throw new Error(`${leg}: wrote ${written} of ${entities} rows`);
+        rates[leg].push(entities / seconds);
+        details[leg] = { write_s: result.seconds.write, publish_s: result.seconds.publish };
+        console.error(`repeat ${r + 1}/${repeats} ${leg}: ${Math.round(entities / seconds)} entities/s (write ${result.seconds.write.toFixed(2)} s, publish ${(result.seconds.publish * 1000).toFixed(1)} ms)`);
+      }
+    }
+  } finally {
+    for (const store of Object.values(stores)) await store.close();
+    await servers.stop();
+  }
+  return {
+    bench: 'materialize',
+    entities,
+    resp_entities_per_s: Math.round(median(rates.resp)),
+    http_entities_per_s: Math.round(median(rates.http)),
+    features: view.features.length,
+    repeats,
+    batch_rows: Number(args['batch-rows']),
+    concurrency: Number(args.concurrency),
+    runs: { resp: rates.resp.map(Math.round), http: rates.http.map(Math.round) },
+  };
+}

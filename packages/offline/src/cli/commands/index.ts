@@ -2,5 +2,9 @@
 import type { Command } from 'commander';
 import { register as gateway } from './gateway.ts';
 import { register as generate } from './generate.ts';
+import { register as models } from './models.ts';
+import { register as runs } from './runs.ts';
+import { register as sync } from './sync.ts';
+import { register as ui } from './ui.ts';
 
-export const commands: Array<(program: Command) => void> = [gateway, generate];
+export const commands: Array<(program: Command) => void> = [gateway, generate, runs, models, ui, sync];

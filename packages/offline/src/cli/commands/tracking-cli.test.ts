@@ -1,0 +1,89 @@
+/**
+ * The tracking commands through the real `lockstep` binary: runs, models, sync (to our fake MLflow server) and ui.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedStore, type SeededStore } from '../../tracking/test-support/seed-store.ts';
+import { startFakeMlflowServer, type FakeMlflowServer } from '../../tracking/test-support/fake-mlflow-server.ts';
+import { openTracker } from '../../tracking/tracker.ts';
+
+const run = promisify(execFile);
+const bin = path.resolve(import.meta.dirname, '../../../bin/lockstep.mjs');
+let dir: string;
+let store: string;
+let seeded: SeededStore;
+let fake: FakeMlflowServer;
+
+const lockstep = async (...args: string[]) => (await run(process.execPath, [bin, ...args], { cwd: dir, env: { ...process.env, LOCKSTEP_TRACKING_URI: '' } })).stdout;
+
+beforeAll(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'lockstep-cli-tracking-'));
+  store = path.join(dir, '.lockstep', 'tracking');
+  seeded = await seedStore(await openTracker(store, { cwd: dir }), dir);
+  fake = await startFakeMlflowServer();
+});
+afterAll(async () => {
+  await fake?.close();
+  if (dir) await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe('lockstep runs / models / sync / ui', () => {
+  it('lists and shows runs', async () => {
+    const [list, json, experiments] = await Promise.all([
+      lockstep('runs', 'list', '--experiment', 'ads-ctr', '--order-by', 'metrics.test_auc DESC'),
+      lockstep('runs', 'show', seeded.championRunId, '--json'),
+      lockstep('runs', 'experiments', '--tracking-uri', store),
+    ]);
+    const lines = list.trim().split('\n');
+    expect(lines[0]).toMatch(/^RUN ID\s+NAME\s+STATUS\s+STARTED\s+auc\s+loss\s+test_auc\s+test_logloss$/);
+    expect(lines.slice(2).map((l) => l.split(/\s+/)[1])).toEqual(['lr=0.2', 'lr=0.05', 'lr=0.01', 'lr-sweep']);
+    const shown = JSON.parse(json) as { info: { runId: string }; artifacts: Array<{ path: string }> };
+    expect(shown.info.runId).toBe(seeded.championRunId);
+    expect(shown.artifacts.map((a) => a.path)).toContain('model/model.onnx');
+    expect(experiments).toMatch(/1\s+ads-ctr/);
+  });
+
+  it('registers, moves aliases and resolves models', async () => {
+    const registered = await lockstep('models', 'register', 'ads-ctr', '--run', seeded.trialIds[0], '--alias', 'staging');
+    expect(registered).toMatch(/^ads-ctr version 4 \(@staging\) ← runs:\//);
+    expect(await lockstep('models', 'alias', 'ads-ctr', 'champion', '4')).toContain('ads-ctr@champion → version 4');
+    const resolved = (await lockstep('models', 'resolve', 'models:/ads-ctr@champion')).trim();
+    expect(existsSync(path.join(resolved, 'model.onnx'))).toBe(true);
+    expect(resolved).toContain(seeded.trialIds[0]);
+    const list = await lockstep('models', 'list');
+    expect(list).toMatch(/ads-ctr\s+4\s+@champion @staging/);
+    await lockstep('models', 'alias', 'ads-ctr', 'staging', '--delete');
+    const err = (await lockstep('models', 'resolve', 'ads-ctr@staging').catch((e: unknown) => e)) as { code: number; stderr: string };
+    expect(err.code).toBe(1);
+    expect(err.stderr).toContain('TRACKING_ERROR: Registered model alias staging not found.');
+  });
+
+  it('syncs the local store to an MLflow server', async () => {
+    const out = await lockstep('sync', '--to', fake.url, '--from', store);
+    expect(out).toMatch(/^copied 4 runs \(0 completed, 0 skipped\), 42 metric values, 9 artifacts, \d model versions, \d aliases → http/);
+    expect(await lockstep('sync', '--to', fake.url, '--from', store)).toMatch(/^copied 0 runs \(0 completed, 4 skipped\)/);
+    const remote = JSON.parse(await lockstep('runs', 'list', '--tracking-uri', fake.url, '--json')) as unknown[];
+    expect(remote).toHaveLength(4);
+    const missing = (await lockstep('sync', '--from', store).catch((e: unknown) => e)) as { stderr: string };
+    expect(missing.stderr).toContain('sync needs an MLflow server');
+  });
+
+  it('serves the UI on the chosen port', async () => {
+    const child = spawn(process.execPath, [bin, 'ui', '--port', '0', '--tracking-uri', store], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (d: Buffer) => resolve(d.toString().trim()));
+        child.on('exit', (code) => reject(new Error(`ui exited ${code}`)));
+      });
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const page = await (await fetch(`${url}/models`)).text();
+      expect(page).toContain('Model registry');
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+});

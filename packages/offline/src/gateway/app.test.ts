@@ -165,10 +165,17 @@ describe.skipIf(!requireBinary('redis-server'))('gateway app (real redis-server)
       ['MULTI as a command', '/', '["multi"]', 403, /multi-exec/],
       ['SUBSCRIBE', '/', '["subscribe", "ch"]', 403, /not supported/],
       ['BLPOP', '/', '["blpop", "q", "0"]', 403, /block the connection/],
+      ['XREAD BLOCK', '/', '["xread", "block", "0", "streams", "s", "$"]', 403, /xread with BLOCK/],
     ])('answers %s with a clear error', async (_what, path, body, status, message) => {
       const res = await post(path, body);
       expect(res.status).toBe(status);
       expect(((await res.json()) as { error: string }).error).toMatch(message);
+    });
+
+    it('lets the non-blocking XREAD through', async () => {
+      await post('/', ['xadd', 's', '*', 'f', 'v']);
+      const res = await json(post('/', ['xread', 'count', 1, 'streams', 's', '0']));
+      expect(res.status).toBe(200);
     });
 
     it('does not run any command of a batch when one is refused', async () => {

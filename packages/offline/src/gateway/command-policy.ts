@@ -64,9 +64,15 @@ export class CommandPolicy {
     }
   }
 
-  /** The refusal message for `name` (any case), or undefined when the command may be forwarded. */
-  refusal(name: string): string | undefined {
-    if (this.#refused.size === 0) return undefined;
-    return this.#refused.get(name) ?? this.#refused.get(name.toLowerCase());
+  /** The refusal message for command `name` (any case) with `args`, or undefined when it may be forwarded. */
+  refusal(name: string, args: readonly unknown[]): string | undefined {
+    const lower = name.toLowerCase();
+    const refused = this.#refused.get(lower);
+    if (refused !== undefined) return refused;
+    // XREAD/XREADGROUP only block with a BLOCK option: refuse that form, allow the rest.
+    if ((lower === 'xread' || lower === 'xreadgroup') && args.some((a) => typeof a === 'string' && a.toLowerCase() === 'block')) {
+      return `ERR ${lower} with BLOCK is not supported by the gateway: it would block the connection shared by all requests`;
+    }
+    return undefined;
   }
 }

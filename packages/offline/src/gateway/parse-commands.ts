@@ -29,7 +29,7 @@ function toCommand(value: unknown, where: string, policy: CommandPolicy): RedisC
   if (typeof name !== 'string' || name.length === 0) {
     throw new GatewayRequestError(400, `ERR ${where}: the command name must be a non-empty string, got ${describe(name)}`);
   }
-  const refusal = policy.refusal(name);
+  const refusal = policy.refusal(name, value);
   if (refusal !== undefined) throw new GatewayRequestError(403, refusal);
   for (let i = 1; i < value.length; i++) {
     const arg = value[i];

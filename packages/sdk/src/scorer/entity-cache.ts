@@ -1,13 +1,16 @@
 /**
- * An in-process LRU cache of stored feature rows with a staleness bound. Slow-changing entities (ads,
- * advertisers) are read by nearly every request; caching them removes most keys from the store round trip.
+ * An in-process cache of stored feature rows with a staleness bound. Slow-changing entities (ads, advertisers)
+ * are read by nearly every request; caching them removes most keys from the store round trip.
  *
  * What is cached is the stored row (event time and values), not the resolved features: the view's TTL and the
  * defaults are still applied at each request's own time, so a cached row expires exactly as a fresh read would.
  * The staleness bound limits how long a newer snapshot can go unseen. Absent rows are cached too (new ads appear
  * at most `maxStalenessMs` late), unless `cacheMisses` is off.
+ *
+ * One partition per view (keyed by the join-key value itself for single-key views: no string building on the hot path), each bounded by `maxEntries`
+ * with CLOCK (second-chance) eviction: a hit only sets a flag, where a strict LRU would reorder a map on every hit.
  */
-import type { FeatureRow } from '../online-format.ts';
+import type { FeatureRow, KeyPart } from '../online-format.ts';
 
 export interface EntityCacheOptions {
   /**
@@ -16,7 +19,7 @@ export interface EntityCacheOptions {
    */
   maxStalenessMs?: number;
   /**
-   * Rows kept; the least recently used go first.
+   * Rows kept per view; beyond it, rows not used since the eviction hand last passed go first.
    * @default 100000
    */
   maxEntries?: number;
@@ -27,50 +30,93 @@ export interface EntityCacheOptions {
 interface Entry {
   row: FeatureRow | undefined;
   readAt: number;
+  used: boolean;
 }
 
-export class EntityCache {
-  readonly #entries = new Map<string, Entry>();
-  readonly #maxStalenessMs: number;
-  readonly #maxEntries: number;
-  readonly #cacheMisses: boolean;
-  hits = 0;
-  misses = 0;
+/** The cache of one view (one project, view name and schema hash). */
+export class CachePartition {
+  readonly #entries = new Map<KeyPart, Entry>();
+  readonly #owner: EntityCache;
 
-  constructor(options: EntityCacheOptions = {}) {
-    this.#maxStalenessMs = options.maxStalenessMs ?? 60_000;
-    this.#maxEntries = options.maxEntries ?? 100_000;
-    this.#cacheMisses = options.cacheMisses ?? true;
+  constructor(owner: EntityCache) {
+    this.#owner = owner;
   }
 
   /** The cached row for `key` read no more than the staleness bound before `now`; `null` on a miss. */
-  get(key: string, now: number): FeatureRow | undefined | null {
+  get(key: KeyPart, now: number): FeatureRow | undefined | null {
     const e = this.#entries.get(key);
-    if (!e || now - e.readAt > this.#maxStalenessMs) {
-      if (e) this.#entries.delete(key);
-      this.misses++;
+    if (e === undefined || now - e.readAt > this.#owner.maxStalenessMs) {
+      this.#owner.misses++;
       return null;
     }
-    // Re-insert: Map iteration order is insertion order, so the first key is always the least recently used.
-    this.#entries.delete(key);
-    this.#entries.set(key, e);
-    this.hits++;
+    e.used = true;
+    this.#owner.hits++;
     return e.row;
   }
 
-  set(key: string, row: FeatureRow | undefined, now: number): void {
-    if (row === undefined && !this.#cacheMisses) return;
-    this.#entries.delete(key);
-    this.#entries.set(key, { row, readAt: now });
-    if (this.#entries.size > this.#maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
+  set(key: KeyPart, row: FeatureRow | undefined, now: number): void {
+    if (row === undefined && !this.#owner.cacheMisses) return;
+    const e = this.#entries.get(key);
+    if (e) {
+      e.row = row;
+      e.readAt = now;
+      return;
+    }
+    this.#entries.set(key, { row, readAt: now, used: false });
+    if (this.#entries.size > this.#owner.maxEntries) this.#evict();
+  }
+
+  /** CLOCK: walk from the oldest insertion; a used entry gets a second chance (moved to the end, flag cleared). */
+  #evict(): void {
+    for (const [key, e] of this.#entries) {
+      this.#entries.delete(key);
+      if (!e.used) return;
+      e.used = false;
+      this.#entries.set(key, e);
+    }
   }
 
   get size(): number {
     return this.#entries.size;
   }
 
-  /** Forget everything (e.g. right after a materialization run, to see the new snapshot at once). */
   clear(): void {
     this.#entries.clear();
+  }
+}
+
+export class EntityCache {
+  readonly maxStalenessMs: number;
+  readonly maxEntries: number;
+  readonly cacheMisses: boolean;
+  readonly #partitions = new Map<string, CachePartition>();
+  /** Lookups answered from the cache. */
+  hits = 0;
+  /** Lookups that went to the store (absent or stale). */
+  misses = 0;
+
+  constructor(options: EntityCacheOptions = {}) {
+    this.maxStalenessMs = options.maxStalenessMs ?? 60_000;
+    this.maxEntries = options.maxEntries ?? 100_000;
+    this.cacheMisses = options.cacheMisses ?? true;
+  }
+
+  /** The partition of one view, created on first use. */
+  partition(id: string): CachePartition {
+    let p = this.#partitions.get(id);
+    if (!p) this.#partitions.set(id, (p = new CachePartition(this)));
+    return p;
+  }
+
+  /** Rows held, over all views. */
+  get size(): number {
+    let n = 0;
+    for (const p of this.#partitions.values()) n += p.size;
+    return n;
+  }
+
+  /** Forget everything (e.g. right after a materialization run, to see the new snapshot at once). */
+  clear(): void {
+    for (const p of this.#partitions.values()) p.clear();
   }
 }

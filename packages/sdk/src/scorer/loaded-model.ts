@@ -7,9 +7,10 @@ import type { BundleManifest } from '../bundle/manifest.ts';
 import { createEngine, type CreateEngineOptions } from '../engine/registry.ts';
 import type { ModelEngine } from '../engine/types.ts';
 import { featureColumn, type FeatureViewSpec } from '../spec/feature-view.ts';
-import { specInputs } from '../spec/model-input.ts';
+import { type FieldSpec, specInputs } from '../spec/model-input.ts';
 import { compileVectorizer, type Vectorizer } from '../vectorizer.ts';
 import type { LoadedBundle } from './bundle-loader.ts';
+import type { CachePartition } from './entity-cache.ts';
 import type { ModelInfo } from './types.ts';
 
 export type Scope = 'user' | 'context' | 'candidate';
@@ -21,10 +22,24 @@ export interface ViewPlan {
   keyNames: string[];
   /** `<view>__<feature>` per feature, in spec order. */
   columns: string[];
+  /** The features (positions) whose columns the model input reads: the only ones written into rows. */
+  read: Int32Array;
   /** Whether the entity cache holds this view's rows. */
   cached: boolean;
-  /** Prefix of this view's entity-cache keys (project, view, schema hash). */
-  cachePrefix: string;
+  /** Identity of this view's entity-cache partition (project, view, schema hash). */
+  cacheId: string;
+  /** The entity-cache partition, when the view is cached (set by the scorer that owns the cache). */
+  cache?: CachePartition;
+}
+
+/**
+ * A part of the input's fields with its own vectoriser. Each field's encoding depends only on the field and the
+ * spec's hash seed and size, so vectorising a subset of the fields gives exactly the slots the full spec gives.
+ */
+export interface FieldGroup {
+  vectorizer: Vectorizer;
+  /** The slot of each of the group's fields in the full row. */
+  slots: Int32Array;
 }
 
 /** A request field the scorer checks: where it lives and its type. */
@@ -39,6 +54,10 @@ export interface LoadedModel {
   info: ModelInfo;
   engine: ModelEngine;
   vectorizer: Vectorizer;
+  /** Fields that read only user/context values and user-level features: vectorised once per request. */
+  sharedFields: FieldGroup | undefined;
+  /** Fields that read candidate values or candidate-level features: vectorised per candidate. */
+  candidateFields: FieldGroup | undefined;
   views: ViewPlan[];
   /** Request values (not features, not the timestamp) the vectoriser reads. */
   requestInputs: string[];
@@ -57,12 +76,16 @@ export interface LoadedModel {
   retired: boolean;
 }
 
-/** Vectors and outputs for up to `capacity` rows. */
+/** Vectors and outputs for up to `capacity` rows, and the slots of one row's field groups. */
 export interface Buffers {
   capacity: number;
   indices: Int32Array;
   values: Float32Array;
   out: Float32Array;
+  sharedIndices: Int32Array;
+  sharedValues: Float32Array;
+  rowIndices: Int32Array;
+  rowValues: Float32Array;
 }
 
 /** Which views the entity cache covers. */
@@ -77,23 +100,26 @@ export async function loadModel(bundle: LoadedBundle, engines: CreateEngineOptio
   const scopeOf = new Map<string, Scope>();
   for (const f of manifest.requestFields ?? []) scopeOf.set(f.name, f.scope);
 
+  const inputs = new Set(specInputs(manifest.input));
   const views = manifest.featureViews.map((spec): ViewPlan => {
     const keyNames = manifest.entityKeys[spec.name];
     if (!Array.isArray(keyNames) || keyNames.length !== spec.joinKeys.length) {
       throw new BundleError('BUNDLE_INVALID', `manifest.json: entityKeys["${spec.name}"] must name ${spec.joinKeys.length} row values (the view's join keys ${spec.joinKeys.join(', ')})`);
     }
+    const columns = spec.features.map((f) => featureColumn(spec.name, f.name));
     return {
       spec,
       keyNames,
-      columns: spec.features.map((f) => featureColumn(spec.name, f.name)),
+      columns,
+      read: Int32Array.from(columns.flatMap((c, i) => (inputs.has(c) ? [i] : []))),
       cached: cachePolicy(spec, keyNames.map((k) => scopeOf.get(k))),
-      cachePrefix: `${manifest.project}\u0000${spec.name}\u0000${spec.schemaHash}\u0000`,
+      cacheId: `${manifest.project}\u0000${spec.name}\u0000${spec.schemaHash}`,
     };
   });
 
   const timestampField = manifest.input.timestampField ?? 'ts';
   const featureColumns = new Set(views.flatMap((v) => v.columns));
-  const requestInputs = specInputs(manifest.input).filter((n) => !featureColumns.has(n) && n !== timestampField);
+  const requestInputs = [...inputs].filter((n) => !featureColumns.has(n) && n !== timestampField);
 
   const file = bundle.files.get(manifest.model.file);
   if (!file) throw new BundleError('BUNDLE_INVALID', `bundle has no model file "${manifest.model.file}"`);
@@ -107,6 +133,18 @@ export async function loadModel(bundle: LoadedBundle, engines: CreateEngineOptio
     },
     engines,
   );
+
+  // Values that are the same for every candidate of a request: declared user/context fields, the request time,
+  // and the features of views keyed by those only.
+  const sharedValues = new Set<string>([timestampField]);
+  for (const [name, scope] of scopeOf) if (scope !== 'candidate') sharedValues.add(name);
+  for (const v of views) if (v.keyNames.every((k) => scopeOf.has(k) && scopeOf.get(k) !== 'candidate')) v.columns.forEach((c) => sharedValues.add(c));
+  const isShared = (f: FieldSpec) => f.inputs.every((i) => sharedValues.has(i)) && (f.derive !== 'age_seconds' || sharedValues.has(timestampField));
+  const group = (keep: (f: FieldSpec) => boolean): FieldGroup | undefined => {
+    const slots = manifest.input.fields.flatMap((f, j) => (keep(f) ? [j] : []));
+    if (!slots.length) return undefined;
+    return { vectorizer: compileVectorizer({ ...manifest.input, fields: slots.map((j) => manifest.input.fields[j]) }), slots: Int32Array.from(slots) };
+  };
 
   const checks: FieldCheck[] = (manifest.requestFields ?? [])
     .filter((f) => f.name !== timestampField)
@@ -125,6 +163,8 @@ export async function loadModel(bundle: LoadedBundle, engines: CreateEngineOptio
     },
     engine,
     vectorizer,
+    sharedFields: group(isShared),
+    candidateFields: group((f) => !isShared(f)),
     views,
     requestInputs,
     requestInputScopes: requestInputs.map((n) => scopeOf.get(n)),

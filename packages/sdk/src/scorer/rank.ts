@@ -5,7 +5,7 @@
  */
 import type { Fields, RankedCandidate } from './types.ts';
 
-export interface RankInput<A extends Fields> {
+export interface RankInput<A extends object> {
   candidates: readonly A[];
   scores: readonly number[];
   bidField: string;
@@ -24,11 +24,11 @@ function compareIds(a: unknown, b: unknown): number {
   return 0;
 }
 
-export function rankCandidates<A extends Fields>(input: RankInput<A>): { ranked: Array<RankedCandidate<A>>; belowReserve: number } {
+export function rankCandidates<A extends object>(input: RankInput<A>): { ranked: Array<RankedCandidate<A>>; belowReserve: number } {
   const { candidates, scores, bidField, idField, reserve } = input;
   const eligible: Array<RankedCandidate<A>> = [];
   for (let i = 0; i < candidates.length; i++) {
-    const bid = candidates[i][bidField];
+    const bid = (candidates[i] as Fields)[bidField];
     const pctr = scores[i];
     if (typeof bid !== 'number' || !Number.isFinite(bid) || bid < 0 || !(pctr >= 0)) continue;
     const expectedValue = pctr * bid;
@@ -38,7 +38,7 @@ export function rankCandidates<A extends Fields>(input: RankInput<A>): { ranked:
   eligible.sort(
     (a, b) =>
       b.expectedValue - a.expectedValue ||
-      (idField ? compareIds(a.candidate[idField], b.candidate[idField]) : 0) ||
+      (idField ? compareIds((a.candidate as Fields)[idField], (b.candidate as Fields)[idField]) : 0) ||
       a.index - b.index,
   );
   for (let i = 0; i < eligible.length; i++) {

@@ -18,7 +18,7 @@ import { withAbort } from '../store/transport.ts';
 import type { OnlineStore, ReadRequest } from '../store/types.ts';
 import { type BundleCache, type LoadedBundle, type ScorerBundle, loadBundle } from './bundle-loader.ts';
 import { EntityCache, type EntityCacheOptions } from './entity-cache.ts';
-import { type Buffers, type CachePolicy, type LoadedModel, cacheCandidateViews, loadModel } from './loaded-model.ts';
+import { type Buffers, type CachePolicy, type LoadedModel, type Scope, cacheCandidateViews, loadModel } from './loaded-model.ts';
 import { rankCandidates } from './rank.ts';
 import type {
   DefaultedFeatures,
@@ -31,7 +31,7 @@ import type {
   ScoreRequest,
   ScoreResult,
 } from './types.ts';
-import { keyPart, validateRequest } from './validate-request.ts';
+import { invalidKey, isKeyPart, validateRequest } from './validate-request.ts';
 
 export interface EntityCacheConfig extends EntityCacheOptions {
   /**
@@ -87,9 +87,9 @@ export interface Scorer {
   /** The model currently answering. */
   readonly model: ModelInfo;
   /** Click probability per candidate. Throws InputError for a request that does not fit the bundle. */
-  score<U extends Fields, C extends Fields, A extends Fields>(request: ScoreRequest<U, C, A>, options?: ScoreOptions): Promise<ScoreResult>;
+  score<U extends object, C extends object, A extends object>(request: ScoreRequest<U, C, A>, options?: ScoreOptions): Promise<ScoreResult>;
   /** Candidates by expected value (pCTR × bid) above the reserve, with second prices. */
-  rank<U extends Fields, C extends Fields, A extends Fields>(request: ScoreRequest<U, C, A>, options?: RankOptions): Promise<RankResult<A>>;
+  rank<U extends object, C extends object, A extends object>(request: ScoreRequest<U, C, A>, options?: RankOptions): Promise<RankResult<A>>;
   /**
    * Replaces the model atomically between requests. The new bundle is verified and compiled first: if that fails
    * this rejects and the current model keeps serving. Requests already running finish on the model they started with.
@@ -112,9 +112,14 @@ export async function createScorer(options: CreateScorerOptions): Promise<Scorer
     : cacheConfig.views
       ? (view) => cacheConfig.views!.includes(view.name)
       : cacheCandidateViews;
-  const compile = async (b: ScorerBundle) => loadModel(await load(b), { backends: options.engines }, policy);
+  const cache = cacheConfig ? new EntityCache(cacheConfig) : undefined;
+  const compile = async (b: ScorerBundle) => {
+    const model = await loadModel(await load(b), { backends: options.engines }, policy);
+    for (const v of model.views) if (v.cached && cache) v.cache = cache.partition(v.cacheId);
+    return model;
+  };
   const model = await compile(options.bundle);
-  return new ScorerImpl(options, model, compile, cacheConfig ? new EntityCache(cacheConfig) : undefined);
+  return new ScorerImpl(options, model, compile, cache);
 }
 
 const NO_CONTEXT: Fields = Object.freeze({});
@@ -124,7 +129,8 @@ interface ViewEntities {
   /** True when one entity serves every candidate (keys from user/context only). */
   shared: boolean;
   keys: KeyPart[][];
-  keyStrings: string[];
+  /** Per entity, its key in the view's entity-cache partition. */
+  cacheKeys: KeyPart[];
   /** Per candidate, its entity's position in `keys` (unused when shared). */
   slotOf: Int32Array;
   /** Per entity: the stored row, or undefined; filled from the cache and then from the store. */
@@ -160,12 +166,12 @@ class ScorerImpl implements Scorer {
     return this.#current.info;
   }
 
-  async score<U extends Fields, C extends Fields, A extends Fields>(request: ScoreRequest<U, C, A>, options: ScoreOptions = {}): Promise<ScoreResult> {
+  async score<U extends object, C extends object, A extends object>(request: ScoreRequest<U, C, A>, options: ScoreOptions = {}): Promise<ScoreResult> {
     if (this.#closed) throw new EngineError('the scorer is closed');
     const m = this.#current;
     m.inflight++;
     try {
-      return await this.#score(m, request, options);
+      return await this.#score(m, request as ScoreRequest, options);
     } finally {
       if (--m.inflight === 0 && m.retired) void m.engine.dispose();
     }
@@ -191,7 +197,7 @@ class ScorerImpl implements Scorer {
       const e = entities[v];
       let misses: number[] | undefined;
       for (let k = 0; k < e.keys.length; k++) {
-        const hit = view.cached && this.cache ? this.cache.get(view.cachePrefix + e.keyStrings[k], now) : null;
+        const hit = view.cache ? view.cache.get(e.cacheKeys[k], now) : null;
         if (hit !== null) e.rows[k] = hit;
         else (misses ??= []).push(k);
       }
@@ -249,6 +255,10 @@ class ScorerImpl implements Scorer {
         const columns = m.views[v].columns;
         for (let f = 0; f < columns.length; f++) row[columns[f]] = values[f];
       }
+      // Fields that are the same for every candidate are vectorised once.
+      const shared = m.sharedFields;
+      const perCandidate = m.candidateFields;
+      if (shared) shared.vectorizer.vectorize(row, buf.sharedIndices, buf.sharedValues, 0);
       for (let r = 0; r < n; r++) {
         const cand = cands[r];
         for (let i = 0; i < m.requestInputs.length; i++) {
@@ -262,10 +272,16 @@ class ScorerImpl implements Scorer {
           const e = entities[v];
           if (e.shared) continue;
           const values = resolved[v][e.slotOf[r]];
-          const columns = m.views[v].columns;
-          for (let f = 0; f < columns.length; f++) row[columns[f]] = values[f];
+          const { columns, read } = m.views[v];
+          if (debugRows) for (let f = 0; f < columns.length; f++) row[columns[f]] = values[f];
+          else for (let j = 0; j < read.length; j++) row[columns[read[j]]] = values[read[j]];
         }
-        m.vectorizer.vectorize(row, buf.indices, buf.values, r);
+        const base = r * width;
+        if (shared) scatter(shared.slots, buf.sharedIndices, buf.sharedValues, buf.indices, buf.values, base);
+        if (perCandidate) {
+          perCandidate.vectorizer.vectorize(row, buf.rowIndices, buf.rowValues, 0);
+          scatter(perCandidate.slots, buf.rowIndices, buf.rowValues, buf.indices, buf.values, base);
+        }
         if (debugRows) debugRows.push({ ...row });
       }
       if (n > 0) {
@@ -348,16 +364,15 @@ class ScorerImpl implements Scorer {
       const { view, slots } = pending[i];
       const e = entities[view];
       const plan = m.views[view];
-      const cache = plan.cached ? this.cache : undefined;
       for (let j = 0; j < slots.length; j++) {
         const k = slots[j];
         if (useInRequest) e.rows[k] = rows[i][j];
-        cache?.set(plan.cachePrefix + e.keyStrings[k], rows[i][j], now);
+        plan.cache?.set(e.cacheKeys[k], rows[i][j], now);
       }
     }
   }
 
-  async rank<U extends Fields, C extends Fields, A extends Fields>(request: ScoreRequest<U, C, A>, options: RankOptions = {}): Promise<RankResult<A>> {
+  async rank<U extends object, C extends object, A extends object>(request: ScoreRequest<U, C, A>, options: RankOptions = {}): Promise<RankResult<A>> {
     const model = this.#current;
     const result = await this.score(request, options);
     const { ranked, belowReserve } = rankCandidates({
@@ -404,34 +419,55 @@ class ScorerImpl implements Scorer {
 function collectEntities(m: LoadedModel, keyNames: string[], user: Fields, ctx: Fields, cands: readonly Fields[]): ViewEntities {
   const n = cands.length;
   // Declared request fields are read from their scope; undeclared ones with the row's precedence (candidate first).
-  const scopeOf = (k: string, cand: Fields | undefined) =>
+  const scopeOf = (k: string, cand: Fields | undefined): Scope =>
     m.scopeOf.get(k) ?? (cand ? (k in cand ? 'candidate' : k in ctx ? 'context' : k in user ? 'user' : 'candidate') : k in ctx ? 'context' : 'user');
-  const sharedScope = (k: string) => scopeOf(k, n > 0 ? cands[0] : undefined) !== 'candidate';
   const keyValue = (k: string, cand: Fields | undefined, r: number): KeyPart => {
     const s = scopeOf(k, cand);
-    return s === 'candidate' ? keyPart(cand?.[k], `candidates[${r}].${k}`) : keyPart((s === 'user' ? user : ctx)[k], `${s}.${k}`);
+    const v = s === 'candidate' ? cand?.[k] : (s === 'user' ? user : ctx)[k];
+    return isKeyPart(v) ? v : invalidKey(v, s === 'candidate' ? `candidates[${r}].${k}` : `${s}.${k}`);
   };
-  if (keyNames.every(sharedScope)) {
+  if (keyNames.every((k) => scopeOf(k, n > 0 ? cands[0] : undefined) !== 'candidate')) {
     const key = keyNames.map((k) => keyValue(k, undefined, 0));
-    return { shared: true, keys: [key], keyStrings: [encodeEntityKey(key)], slotOf: EMPTY_SLOTS, rows: [undefined], failed: [undefined] };
+    return { shared: true, keys: [key], cacheKeys: [cacheKeyOf(key)], slotOf: EMPTY_SLOTS, rows: [undefined], failed: [undefined] };
   }
   const slotOf = new Int32Array(n);
   const keys: KeyPart[][] = [];
-  const keyStrings: string[] = [];
-  const seen = new Map<string, number>();
-  for (let r = 0; r < n; r++) {
-    const key = keyNames.map((k) => keyValue(k, cands[r], r));
-    const s = encodeEntityKey(key);
-    let slot = seen.get(s);
-    if (slot === undefined) {
-      slot = keys.length;
-      seen.set(s, slot);
-      keys.push(key);
-      keyStrings.push(s);
+  const cacheKeys: KeyPart[] = [];
+  const seen = new Map<KeyPart, number>();
+  if (keyNames.length === 1) {
+    // One join key (ads, advertisers): deduplicate on the value itself, no key string to build.
+    const k = keyNames[0];
+    for (let r = 0; r < n; r++) {
+      const v = keyValue(k, cands[r], r);
+      let slot = seen.get(v);
+      if (slot === undefined) {
+        seen.set(v, (slot = keys.length));
+        keys.push([v]);
+        cacheKeys.push(v);
+      }
+      slotOf[r] = slot;
     }
-    slotOf[r] = slot;
+  } else {
+    // One scratch key, copied only for entities not seen yet (most candidates share a category…).
+    const scratch = new Array<KeyPart>(keyNames.length);
+    for (let r = 0; r < n; r++) {
+      for (let i = 0; i < keyNames.length; i++) scratch[i] = keyValue(keyNames[i], cands[r], r);
+      const s = encodeEntityKey(scratch);
+      let slot = seen.get(s);
+      if (slot === undefined) {
+        seen.set(s, (slot = keys.length));
+        keys.push(scratch.slice());
+        cacheKeys.push(s);
+      }
+      slotOf[r] = slot;
+    }
   }
-  return { shared: false, keys, keyStrings, slotOf, rows: new Array(keys.length), failed: new Array(keys.length) };
+  return { shared: false, keys, cacheKeys, slotOf, rows: new Array(keys.length), failed: new Array(keys.length) };
+}
+
+/** The entity-cache key of an entity: the value itself for one join key, the encoded key otherwise. */
+function cacheKeyOf(key: KeyPart[]): KeyPart {
+  return key.length === 1 ? key[0] : encodeEntityKey(key);
 }
 
 const EMPTY_SLOTS = new Int32Array(0);
@@ -459,8 +495,25 @@ function takeBuffers(m: LoadedModel, rows: number, width: number): Buffers {
   let buf = m.pool.pop();
   if (!buf || buf.capacity < rows) {
     const capacity = Math.max(rows, buf?.capacity ?? 0, 16);
-    buf = { capacity, indices: new Int32Array(capacity * width), values: new Float32Array(capacity * width), out: new Float32Array(capacity) };
+    buf = {
+      capacity,
+      indices: new Int32Array(capacity * width),
+      values: new Float32Array(capacity * width),
+      out: new Float32Array(capacity),
+      sharedIndices: new Int32Array(width),
+      sharedValues: new Float32Array(width),
+      rowIndices: new Int32Array(width),
+      rowValues: new Float32Array(width),
+    };
   }
   return buf;
+}
+
+/** Copies a field group's slots into row `base` of the full vectors. */
+function scatter(slots: Int32Array, fromIndices: Int32Array, fromValues: Float32Array, indices: Int32Array, values: Float32Array, base: number): void {
+  for (let j = 0; j < slots.length; j++) {
+    indices[base + slots[j]] = fromIndices[j];
+    values[base + slots[j]] = fromValues[j];
+  }
 }
 

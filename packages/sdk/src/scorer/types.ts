@@ -8,11 +8,14 @@
 import type { KeyPart } from '../online-format.ts';
 import type { DefaultReason } from '../store/resolve-features.ts';
 
-/** A bag of named request values. */
+/**
+ * A bag of named request values. Requests may use any object types (interfaces included): the generic parameters
+ * of {@link ScoreRequest} only carry the caller's own types through to `rank()`'s result.
+ */
 export type Fields = Readonly<Record<string, unknown>>;
 
 /** One scoring request. */
-export interface ScoreRequest<U extends Fields = Fields, C extends Fields = Fields, A extends Fields = Fields> {
+export interface ScoreRequest<U extends object = Fields, C extends object = Fields, A extends object = Fields> {
   /** The user's fields, e.g. `{ user_id: 42 }`. */
   user: U;
   /**
@@ -119,7 +122,7 @@ export interface RankOptions extends ScoreOptions {
 }
 
 /** One ranked candidate. */
-export interface RankedCandidate<A extends Fields = Fields> {
+export interface RankedCandidate<A extends object = Fields> {
   /** Position of the candidate in the request. */
   index: number;
   candidate: A;
@@ -136,7 +139,7 @@ export interface RankedCandidate<A extends Fields = Fields> {
 }
 
 /** The result of `rank()`: winners by descending expected value, and the score result it came from. */
-export interface RankResult<A extends Fields = Fields> extends ScoreResult {
+export interface RankResult<A extends object = Fields> extends ScoreResult {
   ranked: Array<RankedCandidate<A>>;
   /** Candidates dropped for an expected value below the reserve price (or a missing or invalid bid). */
   belowReserve: number;

@@ -11,19 +11,18 @@ export function isObject(x: unknown): x is Fields {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
-function checkValue(value: unknown, type: FieldCheck['type'], path: string): void {
+function isValid(value: unknown, type: FieldCheck['type']): boolean {
+  if (type === 'string') return typeof value === 'string';
+  if (typeof value === 'number') return Number.isFinite(value);
+  return type === 'timestamp' && value instanceof Date && !Number.isNaN(value.getTime());
+}
+
+/** Throws the InputError for an invalid value (the path is only built for the error). */
+function invalid(value: unknown, type: FieldCheck['type'], path: string): never {
   if (value === undefined || value === null) throw new InputError(`${path} is required (${type})`, path);
-  const ok =
-    type === 'string'
-      ? typeof value === 'string'
-      : type === 'number'
-        ? typeof value === 'number' && Number.isFinite(value)
-        : (typeof value === 'number' && Number.isFinite(value)) || (value instanceof Date && !Number.isNaN(value.getTime()));
-  if (!ok) {
-    const got = value instanceof Date ? 'an invalid Date' : typeof value === 'number' ? String(value) : typeof value;
-    const want = type === 'timestamp' ? 'a timestamp (epoch ms or Date)' : type === 'number' ? 'a finite number' : 'a string';
-    throw new InputError(`${path} must be ${want}, got ${got}`, path);
-  }
+  const got = value instanceof Date ? 'an invalid Date' : typeof value === 'number' ? String(value) : typeof value;
+  const want = type === 'timestamp' ? 'a timestamp (epoch ms or Date)' : type === 'number' ? 'a finite number' : 'a string';
+  throw new InputError(`${path} must be ${want}, got ${got}`, path);
 }
 
 /** Checks the request's shape and every declared request field. */
@@ -39,16 +38,27 @@ export function validateRequest(model: LoadedModel, req: ScoreRequest, maxCandid
   for (let i = 0; i < cands.length; i++) if (!isObject(cands[i])) throw new InputError(`candidates[${i}] must be an object`, `candidates[${i}]`);
   const ctx = req.context ?? {};
   for (const c of model.checks) {
-    if (c.scope === 'candidate') for (let i = 0; i < cands.length; i++) checkValue(cands[i][c.name], c.type, `candidates[${i}].${c.name}`);
-    else checkValue((c.scope === 'user' ? req.user : ctx)[c.name], c.type, `${c.scope}.${c.name}`);
+    if (c.scope === 'candidate') {
+      for (let i = 0; i < cands.length; i++) {
+        const v = cands[i][c.name];
+        if (!isValid(v, c.type)) invalid(v, c.type, `candidates[${i}].${c.name}`);
+      }
+    } else {
+      const v = (c.scope === 'user' ? req.user : ctx)[c.name];
+      if (!isValid(v, c.type)) invalid(v, c.type, `${c.scope}.${c.name}`);
+    }
   }
   const tsValue = ctx[model.timestampField];
-  if (tsValue !== undefined) checkValue(tsValue, 'timestamp', `context.${model.timestampField}`);
+  if (tsValue !== undefined && !isValid(tsValue, 'timestamp')) invalid(tsValue, 'timestamp', `context.${model.timestampField}`);
 }
 
-/** A join-key value read from a request, checked (strings and integers only: the online key format's rule). */
-export function keyPart(value: unknown, path: string): KeyPart {
-  if (typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value))) return value;
+/** Whether a value can be a join-key part (strings and integers: the online key format's rule). */
+export function isKeyPart(value: unknown): value is KeyPart {
+  return typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value));
+}
+
+/** Throws the InputError for a join-key value that is not a string or an integer. */
+export function invalidKey(value: unknown, path: string): never {
   if (value === undefined || value === null) throw new InputError(`${path} is required (a join key)`, path);
   throw new InputError(`${path} must be a string or an integer (a join key), got ${typeof value === 'number' ? value : typeof value}`, path);
 }

@@ -157,7 +157,7 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
     const exec = replies[replies.length - 1];
     if (exec instanceof Error) {
       // EXECABORT: say which command was refused while queueing, not only that the transaction was discarded.
-      const refused = replies.findIndex((r, i) => i > 0 && r instanceof Error);
+      const refused = replies.findIndex((r, i) => i > 0 && i < replies.length - 1 && r instanceof Error);
       const why = refused > 0 ? ` (command ${refused - 1}: ${(replies[refused] as Error).message})` : '';
       throw new GatewayRequestError(400, `${exec.message}${why}`);
     }

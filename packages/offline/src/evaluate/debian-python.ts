@@ -22,10 +22,10 @@ export function runPython(script: string, args: string[] = [], stdin = '', optio
     const child = spawn(DEBIAN_PYTHON, [script, ...args], { stdio: ['pipe', 'pipe', options.stderr ?? 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${DEBIAN_PYTHON} ${script} exited ${code}: ${err.trim().slice(-2000)}`))));
-    child.stdin.end(stdin);
+    child.stdin!.end(stdin);
   });
 }

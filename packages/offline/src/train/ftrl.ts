@@ -82,6 +82,13 @@ export class FtrlLinear {
     return this.biasW;
   }
 
+  /** Starts the bias at `w` (with no gradient history yet, w = −z·α/β). */
+  setInitialBias(w: number): void {
+    this.biasSqrtN = 0;
+    this.biasW = w;
+    this.biasZ = (-w * this.options.beta) / this.options.alpha;
+  }
+
   /** Every coordinate's weight as float32 (for export). */
   weights(): Float32Array {
     const out = new Float32Array(this.dimension);

@@ -1,5 +1,6 @@
 /** What the trainer needs of a model family: one pass of online updates, predictions, and export. */
 import type { ModelFamily } from '@lockstep/sdk';
+import type { FtrlLinear } from './ftrl.ts';
 import type { ModelParams } from './model-params.ts';
 
 export interface OnlineModel {
@@ -16,6 +17,8 @@ export interface OnlineModel {
   fit(indices: Int32Array, values: Float32Array, labels: Float32Array, rows: number, mask?: Uint8Array | null, logits?: Float64Array | null): void;
   /** Logits of the current (float64) state, without any down-sampling correction. */
   logits(indices: Int32Array, values: Float32Array, rows: number, out: Float64Array): void;
+  /** The FTRL linear part (both families have one). */
+  readonly linear: FtrlLinear;
   /** The float32 parameters to export, with `logitShift` (e.g. the down-sampling correction) folded into the bias. */
   toParams(logitShift?: number): ModelParams;
 }

@@ -25,6 +25,12 @@ export interface TrainOptions {
    * @default 1
    */
   negativeSampling?: number;
+  /**
+   * The bias before the first update (a logit). 'auto' starts it at the logit of the first batch's click rate
+   * (on sampled rows): starting from p = ½ instead makes every coordinate of the first rows take a large step
+   * down together, and the rarely seen ones keep that bias for a long time. @default 'auto'
+   */
+  initialBias?: number | 'auto';
   /** Seed of the down-sampling draws and of the FM's initial factors. @default 1 */
   seed?: number;
   /** FTRL options of the linear part (both families). */
@@ -53,6 +59,8 @@ export interface CurvePoint {
   rows: number;
   /** Progressive log loss of the window: predictions made before each row's update, corrected for down-sampling. */
   logloss: number;
+  /** Progressive log loss of the epoch so far (a running mean: smoother than the window's). */
+  epochLogloss: number;
 }
 
 export interface EpochEvent {
@@ -93,6 +101,20 @@ export interface ResolvedTrainOptions {
   fm?: FmOptions;
 }
 
+/** The logit of a batch's (smoothed) click rate among the rows kept. */
+function startingLogit(labels: Float32Array, rows: number, mask: Uint8Array | null): number {
+  let kept = 0;
+  let clicks = 0;
+  for (let r = 0; r < rows; r++) {
+    if (mask && mask[r] === 0) continue;
+    kept++;
+    clicks += labels[r];
+  }
+  // Half a click and one row of prior keep an all-negative first batch finite.
+  const rate = Math.min(0.5, (clicks + 0.5) / (kept + 1));
+  return Math.log(rate / (1 - rate));
+}
+
 /** Creates an untrained model of a family. */
 export function createModel(family: ModelFamily, width: number, dimension: number, options: Pick<TrainOptions, 'ftrl' | 'fm' | 'seed'> = {}): OnlineModel {
   if (family === 'lr') return new LogisticRegression(width, dimension, options.ftrl);
@@ -122,6 +144,7 @@ export async function train(source: BatchSource, options: TrainOptions): Promise
   let clicks = 0;
   let mask = new Uint8Array(0);
   let logits = new Float64Array(0);
+  let biasSet = false;
 
   for (let epoch = 1; epoch <= epochs; epoch++) {
     const t0 = performance.now();
@@ -146,6 +169,11 @@ export async function train(source: BatchSource, options: TrainOptions): Promise
         useMask = mask;
         for (let r = 0; r < n; r++) mask[r] = labels[r] > 0 || rng.next() < rate ? 1 : 0;
       }
+      if (!biasSet) {
+        biasSet = true;
+        const init = options.initialBias ?? 'auto';
+        model.linear.setInitialBias(init === 'auto' ? startingLogit(labels, n, useMask) : init);
+      }
       model.fit(batch.indices, batch.values, labels, n, useMask, logits);
       for (let r = 0; r < n; r++) {
         const y = labels[r];
@@ -159,10 +187,10 @@ export async function train(source: BatchSource, options: TrainOptions): Promise
         winLoss += l;
         winWeight += w;
         if (every && epochRows + r + 1 >= nextPoint) {
-          curve.push({ epoch, rows: totalRows + epochRows + r + 1, logloss: winLoss / winWeight });
-          await options.onMetrics?.({ train_progressive_logloss: winLoss / winWeight }, totalRows + epochRows + r + 1);
           lossSum += winLoss;
           weightSum += winWeight;
+          curve.push({ epoch, rows: totalRows + epochRows + r + 1, logloss: winLoss / winWeight, epochLogloss: lossSum / weightSum });
+          await options.onMetrics?.({ train_progressive_logloss: winLoss / winWeight }, totalRows + epochRows + r + 1);
           winLoss = 0;
           winWeight = 0;
           nextPoint += every;
@@ -171,9 +199,9 @@ export async function train(source: BatchSource, options: TrainOptions): Promise
       epochRows += n;
       options.onProgress?.(epochRows, epoch);
     }
+    if (!every && winWeight > 0) curve.push({ epoch, rows: totalRows + epochRows, logloss: winLoss / winWeight, epochLogloss: (lossSum + winLoss) / (weightSum + winWeight) });
     lossSum += winLoss;
     weightSum += winWeight;
-    if (!every && winWeight > 0) curve.push({ epoch, rows: totalRows + epochRows, logloss: winLoss / winWeight });
     if (epochRows === 0) throw new RangeError('the training source yielded no rows');
     expected ??= epochRows;
     totalRows += epochRows;
@@ -222,7 +250,7 @@ export async function train(source: BatchSource, options: TrainOptions): Promise
       epochs,
       negativeSampling: rate,
       seed,
-      ftrl: (model as LogisticRegression | FactorizationMachine).linear.options,
+      ftrl: model.linear.options,
       ...(model instanceof FactorizationMachine ? { fm: { ...model.options } } : {}),
     },
     rows: rowsPerEpoch,

@@ -2,9 +2,11 @@
 import type { Command } from 'commander';
 import { register as gateway } from './gateway.ts';
 import { register as generate } from './generate.ts';
+import { register as materialize } from './materialize.ts';
 import { register as models } from './models.ts';
 import { register as runs } from './runs.ts';
 import { register as sync } from './sync.ts';
+import { register as train } from './train.ts';
 import { register as ui } from './ui.ts';
 
-export const commands: Array<(program: Command) => void> = [gateway, generate, runs, models, ui, sync];
+export const commands: Array<(program: Command) => void> = [gateway, generate, runs, models, ui, sync, train, materialize];

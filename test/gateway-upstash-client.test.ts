@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Redis } from '@upstash/redis';
 import { startGateway, type RunningGateway } from '@lockstep/offline';
-import { requireBinary, startRedisServer, type RedisServer } from './support/redis-server.ts';
+import { freePort, requireBinary, startRedisServer, type RedisServer } from './support/redis-server.ts';
 
 const TOKEN = 'e2e-token';
 
@@ -157,6 +157,29 @@ describe.skipIf(!requireBinary('redis-server'))('@upstash/redis against lockstep
       body: '["ping"]',
     });
     expect(res.headers.get('upstash-sync-token')).toBe('tok-1');
+  });
+
+  it('starts before Redis is up, answers 503, and serves once Redis appears', async () => {
+    const port = await freePort();
+    const early = await startGateway({ port: 0, redisUrl: `redis://127.0.0.1:${port}`, token: TOKEN, redisWaitMs: 200 });
+    try {
+      const client = new Redis({ url: early.url, token: TOKEN, retry: false, enableTelemetry: false });
+      await expect(client.ping()).rejects.toThrow(/redis unavailable/);
+      const late = (await startRedisServer({ port }))!;
+      try {
+        const deadline = Date.now() + 10_000;
+        let pong: unknown = null;
+        while (Date.now() < deadline && pong !== 'PONG') {
+          pong = await client.ping().catch(() => null);
+          if (pong !== 'PONG') await new Promise((r) => setTimeout(r, 50));
+        }
+        expect(pong).toBe('PONG');
+      } finally {
+        await late.stop();
+      }
+    } finally {
+      await early.close();
+    }
   });
 
   it('answers 5xx during a Redis outage and works again once Redis is back', async () => {

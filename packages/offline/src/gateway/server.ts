@@ -80,6 +80,11 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
     const s = serve({ fetch: app.fetch, port: options.port ?? DEFAULT_GATEWAY_PORT, hostname: host }, () => resolve(s));
     s.once('error', reject);
   });
+  // Outlive the idle timeouts of load balancers in front (60 s on common ones), or they meet closed sockets.
+  if ('keepAliveTimeout' in server) {
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
+  }
   const { port } = server.address() as AddressInfo;
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
 

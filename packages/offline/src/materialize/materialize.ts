@@ -161,9 +161,18 @@ export async function materialize(options: MaterializeOptions): Promise<Material
   try {
     const published = await store.publishedVersions(project, signal);
     const targets: Array<{ view: FeatureViewSpec; version: number; range: RowRange; previous?: number; previousMax?: number }> = [];
-    const newVersion = mode === 'full' ? await store.allocateVersion(project, signal) : 0;
+    let newVersion = 0;
     for (const view of views) {
       const previous = published[pointerField(view)];
+      const mark = await store.readWatermark(project, view, signal);
+      // Checked again atomically at publication; failing here saves writing a snapshot that would be refused.
+      if (mark && mark.asOfMs > asOfMs && !options.force) {
+        throw new StoreError(
+          `the published snapshot of ${view.name} in project ${project} is as of ${new Date(mark.asOfMs).toISOString()}, newer than ` +
+            `${new Date(asOfMs).toISOString()}: materialize with a later as-of time, or force the roll-back`,
+          { details: { view: view.name, publishedAsOfMs: mark.asOfMs, asOfMs } },
+        );
+      }
       if (mode === 'full') {
         targets.push({ view, version: newVersion, range: { asOfMs }, previous });
         continue;
@@ -171,9 +180,13 @@ export async function materialize(options: MaterializeOptions): Promise<Material
       if (previous === undefined) {
         throw new InputError(`view ${view.name} (schema ${view.schemaHash}) has never been published in project ${project}: run a full materialization first`, 'incremental');
       }
-      const mark = await store.readWatermark(project, view, signal);
       const afterMs = mark?.asOfMs ?? Number.NEGATIVE_INFINITY;
       targets.push({ view, version: previous, range: { asOfMs, afterMs }, previous, previousMax: mark?.maxEventTimeMs });
+    }
+
+    if (mode === 'full') {
+      newVersion = await store.allocateVersion(project, signal);
+      for (const t of targets) t.version = newVersion;
     }
 
     let total: number | undefined = 0;

@@ -1,0 +1,85 @@
+/**
+ * `lockstep materialize` end to end: generated data → the sponsored-ads repo's view tables (built by the CLI run)
+ * → redis-server over RESP; then an incremental run over HTTP through the gateway; values read back with the SDK
+ * match the offline engine's latest values.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ValkeyStore } from '@lockstep/sdk/node';
+import { FeatureStore, generate, type MaterializeResult } from '@lockstep/offline';
+import { startStoreServers, type StoreServers } from './support/online-stores.ts';
+import { requireBinary } from './support/redis-server.ts';
+
+const run = promisify(execFile);
+const BIN = fileURLToPath(new URL('../packages/offline/bin/lockstep.mjs', import.meta.url));
+const REPO = fileURLToPath(new URL('../examples/sponsored-ads/lockstep.config.ts', import.meta.url));
+
+const haveRedis = requireBinary('redis-server');
+let servers: StoreServers | null = null;
+let root = '';
+
+beforeAll(async () => {
+  if (!haveRedis) return;
+  servers = await startStoreServers();
+  root = await mkdtemp(join(tmpdir(), 'lockstep-materialize-cli-'));
+  await generate({ out: root, impressions: 20_000, users: 400, ads: 60, advertisers: 6, days: 3, start: '2026-01-01', seed: 5 });
+});
+afterAll(async () => {
+  await servers?.stop();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+describe.skipIf(!haveRedis)('lockstep materialize', () => {
+  it('builds the view tables, publishes them over RESP, then runs incrementally over the gateway', async () => {
+    const data = join(root, 'data');
+    const work = join(root, 'work');
+    const cli = async (...args: string[]) => {
+      const { stdout, stderr } = await run(process.execPath, [BIN, 'materialize', '--repo', REPO, '--json', '--no-progress', ...args], {
+        env: { ...process.env, LOCKSTEP_STORE_TOKEN: servers!.token },
+      });
+      return { result: JSON.parse(stdout) as MaterializeResult, stderr };
+    };
+
+    const full = await cli('--data', data, '--work', work, '--target', servers!.redis.url, '--as-of', '2026-01-02T12:00:00Z');
+    expect(full.result.mode).toBe('full');
+    expect(full.stderr).toMatch(/full run of project sponsored_ads as of 2026-01-02T12:00:00.000Z/);
+    const userStats = full.result.views.find((v) => v.view === 'user_stats')!;
+    expect(userStats.written).toBeGreaterThan(100);
+
+    const inc = await cli('--work', work, '--target', servers!.gateway.url, '--as-of', '2026-01-03T12:00:00Z', '--incremental');
+    expect(inc.result.mode).toBe('incremental');
+    expect(inc.result.views.find((v) => v.view === 'user_stats')!.version).toBe(userStats.version);
+    expect(inc.result.views.reduce((n, v) => n + v.written, 0)).toBeGreaterThan(0);
+
+    // What the online store now holds is exactly the engine's latest rows as of the second as-of.
+    const engine = await FeatureStore.open(REPO, { dataDir: data, workDir: work });
+    const reader = new ValkeyStore({ url: servers!.redis.url });
+    try {
+      const view = engine.servingSpec('user_stats');
+      const latest = await engine.latestFeatures('user_stats', '2026-01-03T12:00:00Z').toArrow();
+      const ids = latest.getChild('user_id')!.toArray() as ArrayLike<number | bigint>;
+      const entities = Array.from(ids, (id) => [Number(id)]);
+      const [rows] = await reader.readRows([{ view, entities }], { project: 'sponsored_ads' });
+      for (let i = 0; i < entities.length; i++) {
+        expect(rows[i]?.eventTimeMs).toBe(Number(latest.getChild('event_time')!.get(i)));
+        const expected = view.features.map((f) => {
+          const v = latest.getChild(f.name)!.get(i) as number | bigint | null;
+          return v === null ? null : Number(v);
+        });
+        expect(rows[i]?.values).toEqual(expected);
+      }
+      // An older as-of is refused before anything is written.
+      const refused = await cli('--work', work, '--target', servers!.redis.url, '--as-of', '2026-01-02T00:00:00Z').catch((e: { code: number; stderr: string }) => e);
+      expect(refused).toMatchObject({ code: 1 });
+      expect((refused as { stderr: string }).stderr).toMatch(/STORE_ERROR: the published snapshot of .* is as of 2026-01-03T12:00:00.000Z, newer than/);
+    } finally {
+      engine.close();
+      await reader.close();
+    }
+  }, 120_000);
+});

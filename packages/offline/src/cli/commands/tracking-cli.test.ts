@@ -1,15 +1,20 @@
 /**
- * The tracking commands through the real `lockstep` binary: runs, models, sync (to our fake MLflow server) and ui.
+ * The tracking commands: through the real `lockstep` binary for the wiring (registration, exit codes, ui), and
+ * in-process through the same `register` functions for the rest (a binary start costs seconds on a busy machine).
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { seedStore, type SeededStore } from '../../tracking/test-support/seed-store.ts';
 import { startFakeMlflowServer, type FakeMlflowServer } from '../../tracking/test-support/fake-mlflow-server.ts';
 import { openTracker } from '../../tracking/tracker.ts';
+import { register as models } from './models.ts';
+import { register as runs } from './runs.ts';
+import { register as sync } from './sync.ts';
 
 const run = promisify(execFile);
 const bin = path.resolve(import.meta.dirname, '../../../bin/lockstep.mjs');
@@ -19,6 +24,22 @@ let seeded: SeededStore;
 let fake: FakeMlflowServer;
 
 const lockstep = async (...args: string[]) => (await run(process.execPath, [bin, ...args], { cwd: dir, env: { ...process.env, LOCKSTEP_TRACKING_URI: '' } })).stdout;
+
+/** Run a command in this process; answers what it printed on stdout. */
+async function cli(...args: string[]): Promise<string> {
+  const program = new Command('lockstep').exitOverride();
+  for (const register of [runs, models, sync]) register(program);
+  const out: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+  const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+  try {
+    await program.parseAsync(['node', 'lockstep', ...args]);
+  } finally {
+    log.mockRestore();
+    err.mockRestore();
+  }
+  return `${out.join('\n')}\n`;
+}
 
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'lockstep-cli-tracking-'));
@@ -33,11 +54,10 @@ afterAll(async () => {
 
 describe('lockstep runs / models / sync / ui', () => {
   it('lists and shows runs', async () => {
-    const [list, json, experiments] = await Promise.all([
-      lockstep('runs', 'list', '--experiment', 'ads-ctr', '--order-by', 'metrics.test_auc DESC'),
-      lockstep('runs', 'show', seeded.championRunId, '--json'),
-      lockstep('runs', 'experiments', '--tracking-uri', store),
-    ]);
+    // The binary, from the project folder (default store), and in-process with --tracking-uri.
+    const list = await lockstep('runs', 'list', '--experiment', 'ads-ctr', '--order-by', 'metrics.test_auc DESC');
+    const json = await cli('runs', 'show', seeded.championRunId, '--json', '--tracking-uri', store);
+    const experiments = await cli('runs', 'experiments', '--tracking-uri', store);
     const lines = list.trim().split('\n');
     expect(lines[0]).toMatch(/^RUN ID\s+NAME\s+STATUS\s+STARTED\s+auc\s+loss\s+test_auc\s+test_logloss$/);
     expect(lines.slice(2).map((l) => l.split(/\s+/)[1])).toEqual(['lr=0.2', 'lr=0.05', 'lr=0.01', 'lr-sweep']);
@@ -48,28 +68,29 @@ describe('lockstep runs / models / sync / ui', () => {
   });
 
   it('registers, moves aliases and resolves models', async () => {
-    const registered = await lockstep('models', 'register', 'ads-ctr', '--run', seeded.trialIds[0], '--alias', 'staging');
+    const at = ['--tracking-uri', store];
+    const registered = await cli('models', 'register', 'ads-ctr', '--run', seeded.trialIds[0], '--alias', 'staging', ...at);
     expect(registered).toMatch(/^ads-ctr version 4 \(@staging\) ← runs:\//);
-    expect(await lockstep('models', 'alias', 'ads-ctr', 'champion', '4')).toContain('ads-ctr@champion → version 4');
-    const resolved = (await lockstep('models', 'resolve', 'models:/ads-ctr@champion')).trim();
+    expect(await cli('models', 'alias', 'ads-ctr', 'champion', '4', ...at)).toContain('ads-ctr@champion → version 4');
+    const resolved = (await cli('models', 'resolve', 'models:/ads-ctr@champion', ...at)).trim();
     expect(existsSync(path.join(resolved, 'model.onnx'))).toBe(true);
     expect(resolved).toContain(seeded.trialIds[0]);
-    const list = await lockstep('models', 'list');
+    const list = await cli('models', 'list', ...at);
     expect(list).toMatch(/ads-ctr\s+4\s+@champion @staging/);
-    await lockstep('models', 'alias', 'ads-ctr', 'staging', '--delete');
+    await cli('models', 'alias', 'ads-ctr', 'staging', '--delete', ...at);
+    // The binary turns a typed error into exit code 1 and a one-line message.
     const err = (await lockstep('models', 'resolve', 'ads-ctr@staging').catch((e: unknown) => e)) as { code: number; stderr: string };
     expect(err.code).toBe(1);
     expect(err.stderr).toContain('TRACKING_ERROR: Registered model alias staging not found.');
   });
 
   it('syncs the local store to an MLflow server', async () => {
-    const out = await lockstep('sync', '--to', fake.url, '--from', store);
+    const out = await cli('sync', '--to', fake.url, '--from', store);
     expect(out).toMatch(/^copied 4 runs \(0 completed, 0 skipped\), 42 metric values, 9 artifacts, \d model versions, \d aliases → http/);
-    expect(await lockstep('sync', '--to', fake.url, '--from', store)).toMatch(/^copied 0 runs \(0 completed, 4 skipped\)/);
-    const remote = JSON.parse(await lockstep('runs', 'list', '--tracking-uri', fake.url, '--json')) as unknown[];
+    expect(await cli('sync', '--to', fake.url, '--from', store)).toMatch(/^copied 0 runs \(0 completed, 4 skipped\)/);
+    const remote = JSON.parse(await cli('runs', 'list', '--tracking-uri', fake.url, '--json')) as unknown[];
     expect(remote).toHaveLength(4);
-    const missing = (await lockstep('sync', '--from', store).catch((e: unknown) => e)) as { stderr: string };
-    expect(missing.stderr).toContain('sync needs an MLflow server');
+    await expect(cli('sync', '--from', store, '--to', 'local:x')).rejects.toThrow('sync needs an MLflow server');
   });
 
   it('serves the UI on the chosen port', async () => {

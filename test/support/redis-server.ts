@@ -125,14 +125,14 @@ function killAllOnExit() {
 export async function startRedisServer(options: StartRedisServerOptions = {}): Promise<RedisServer | null> {
   if (!requireBinary('redis-server')) return null;
   killAllOnExit();
-  const port = options.port ?? (await freePort());
+  let port = options.port ?? (await freePort());
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const args = ['--bind', HOST, '--port', String(port), '--save', '', '--appendonly', 'no', ...(options.args ?? [])];
+  const args = () => ['--bind', HOST, '--port', String(port), '--save', '', '--appendonly', 'no', ...(options.args ?? [])];
   let child: ChildProcess | null = null;
 
   async function launch(): Promise<void> {
     let output = '';
-    const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn('redis-server', args(), { stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
     live.add(proc);
     proc.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
@@ -161,7 +161,16 @@ export async function startRedisServer(options: StartRedisServerOptions = {}): P
     await exited;
   }
 
-  await launch();
+  // Another process may take the free port between freePort() and redis-server's bind: pick another then.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await launch();
+      break;
+    } catch (err) {
+      if (options.port !== undefined || attempt >= 3 || !String(err).includes('Address already in use')) throw err;
+      port = await freePort();
+    }
+  }
   return {
     url: `redis://${HOST}:${port}`,
     host: HOST,

@@ -14,7 +14,9 @@
 import { fileURLToPath } from 'node:url';
 import {
   BUNDLE_FORMAT_VERSION,
+  encodeEntityKey,
   featureKey,
+  murmur3,
   sha256Hex,
   type BundleManifest,
   type FeatureViewSpec,
@@ -129,14 +131,16 @@ export async function scoreFixture(options: ScoreFixtureOptions = {}): Promise<S
   const adAdvertiser = (ad: number) => (ad * 7919) % nAdvertisers;
   const adCategory = (ad: number) => category((ad * 31) % nCategories);
 
-  /** Plausible values for a view's features: counts, rates, timestamps. */
-  const valuesFor = (view: FeatureViewSpec): Array<number | null> =>
-    view.features.map((f) => {
+  /** Plausible values for a view's features (counts, rates, timestamps), the same for an entity on every fill. */
+  const valuesFor = (view: FeatureViewSpec, entity: KeyPart[]): Array<number | null> => {
+    const random = rng(murmur3(`${view.name}|${encodeEntityKey(entity)}`, options.seed ?? 42));
+    return view.features.map((f) => {
       if (f.dtype === 'timestamp') return eventTimeMs - Math.floor(random() * 86_400_000);
       if (f.name.startsWith('ctr')) return Math.round(random() * 0.1 * 1e6) / 1e6;
       if (f.name.startsWith('position')) return 1 + Math.round(random() * 80) / 10;
       return Math.floor(random() * (f.name.endsWith('1h') ? 10 : 2000));
     });
+  };
 
   const entitiesOf = (view: FeatureViewSpec): KeyPart[][] => {
     switch (view.entity) {
@@ -179,7 +183,7 @@ export async function scoreFixture(options: ScoreFixtureOptions = {}): Promise<S
     async fill(store) {
       const version = await store.allocateVersion(repo.project);
       for (const view of views) {
-        const rows = entitiesOf(view).map((entity) => ({ entity, eventTimeMs, values: valuesFor(view) }));
+        const rows = entitiesOf(view).map((entity) => ({ entity, eventTimeMs, values: valuesFor(view, entity) }));
         for (let i = 0; i < rows.length; i += 10_000) {
           await store.writeRows(view, rows.slice(i, i + 10_000), { project: repo.project, version, keyExpiry: false });
         }

@@ -57,8 +57,12 @@ export async function createFileExclusive(file: string, data: string | Uint8Arra
  * inside a line, and a writer killed mid-way leaves at most one torn last line, which `readJsonLines` skips.
  */
 export async function appendLines(file: string, text: string): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const handle = await fs.open(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o644);
+  const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT;
+  const handle = await fs.open(file, flags, 0o644).catch(async (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    return fs.open(file, flags, 0o644);
+  });
   try {
     await handle.write(text);
   } finally {
@@ -176,4 +180,16 @@ export async function withLock<T>(lockFile: string, fn: () => Promise<T>, option
   } finally {
     await fs.rm(lockFile, { force: true });
   }
+}
+
+/**
+ * Run `fn` over `items` with at most `limit` in flight: independent files of one batch are written in parallel
+ * (each fsync waits on the disk), without opening hundreds of files at once.
+ */
+export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

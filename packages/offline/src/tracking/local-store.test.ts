@@ -77,7 +77,7 @@ describe('LocalStore runs', () => {
     await store.logBatch(id, { metrics: [{ key: 'loss', value: 0.125, timestamp: 1003, step: 2 }] });
     // Same value again is accepted (idempotent), a different one is refused like MLflow does.
     await store.logBatch(id, { params: [{ key: 'lr', value: '0.01' }] });
-    const err = await errorOf(store.logBatch(id, { params: [{ key: 'lr', value: '0.02' }] }));
+    const err = await errorOf(store.logBatch(id, { params: [{ key: 'fresh', value: '1' }, { key: 'lr', value: '0.02' }] }));
     expect(err.errorCode).toBe('INVALID_PARAMETER_VALUE');
     expect(err.message).toContain("Changing param values is not allowed. Param with key='lr' was already logged with value='0.01'");
 

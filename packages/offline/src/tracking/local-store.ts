@@ -17,6 +17,7 @@ import {
   appendLines,
   createFileExclusive,
   exists,
+  forEachLimit,
   listNames,
   readJsonIfExists,
   readJsonLines,
@@ -61,6 +62,9 @@ import {
   validateParamValue,
   validateTagValue,
 } from './validate.ts';
+
+/** Files of one batch written at once (each whole-file write waits on an fsync). */
+const WRITE_CONCURRENCY = 16;
 
 /** Version of the folder layout, written to `store.json`. */
 export const LOCAL_STORE_FORMAT_VERSION = 1;
@@ -368,9 +372,7 @@ export class LocalStore implements TrackingBackend {
   }
 
   async #writeTags(dir: string, tags: Record<string, string>): Promise<void> {
-    for (const [key, value] of Object.entries(tags)) {
-      await writeFileAtomic(path.join(dir, 'tags', encodeName(key)), value);
-    }
+    await forEachLimit(Object.entries(tags), WRITE_CONCURRENCY, ([key, value]) => writeFileAtomic(path.join(dir, 'tags', encodeName(key)), value));
   }
 
   async logBatch(runId: string, batch: LogBatch): Promise<void> {
@@ -394,23 +396,28 @@ export class LocalStore implements TrackingBackend {
       validateKey('Tag', t.key);
       validateTagValue(t.value);
     }
-    for (const p of params) {
-      const file = path.join(dir, 'params', encodeName(p.key));
-      if (!(await createFileExclusive(file, p.value))) {
-        const old = await readTextIfExists(file);
-        if (old !== p.value) {
-          throw invalid(
-            `Changing param values is not allowed. Param with key='${p.key}' was already logged with value='${old}' for run ID='${runId}'. Attempted logging new value '${p.value}'.`,
-          );
-        }
-      }
-    }
+    const paramFile = (key: string) => path.join(dir, 'params', encodeName(key));
+    const refuse = (key: string, old: string, value: string) =>
+      invalid(
+        `Changing param values is not allowed. Param with key='${key}' was already logged with value='${old}' for run ID='${runId}'. Attempted logging new value '${value}'.`,
+      );
+    // Check every param before writing any, so a refused batch writes nothing (as MLflow's transaction does).
+    await forEachLimit(params, WRITE_CONCURRENCY, async (p) => {
+      const old = await readTextIfExists(paramFile(p.key));
+      if (old !== undefined && old !== p.value) throw refuse(p.key, old, p.value);
+    });
+    await forEachLimit(params, WRITE_CONCURRENCY, async (p) => {
+      if (await createFileExclusive(paramFile(p.key), p.value)) return;
+      // Another writer created it since the check: same rule.
+      const old = (await readTextIfExists(paramFile(p.key))) ?? '';
+      if (old !== p.value) throw refuse(p.key, old, p.value);
+    });
     const byKey = new Map<string, string>();
     for (const m of metrics) {
       const line: MetricLine = { value: encodeMetricValue(m.value), timestamp: m.timestamp, step: m.step ?? 0 };
       byKey.set(m.key, (byKey.get(m.key) ?? '') + `${JSON.stringify(line)}\n`);
     }
-    for (const [key, text] of byKey) await appendLines(path.join(dir, 'metrics', `${encodeName(key)}.jsonl`), text);
+    await forEachLimit([...byKey], WRITE_CONCURRENCY, ([key, text]) => appendLines(path.join(dir, 'metrics', `${encodeName(key)}.jsonl`), text));
     await this.#writeTags(dir, Object.fromEntries(tags.map((t) => [t.key, t.value])));
     if (tags.some((t) => t.key === MLFLOW_TAGS.runName)) {
       await this.updateRun(runId, { runName: tags.find((t) => t.key === MLFLOW_TAGS.runName)!.value });
@@ -451,6 +458,7 @@ export class LocalStore implements TrackingBackend {
     }
     const runs: RunRecord[] = [];
     for (const experimentId of request.experimentIds) {
+      if (!/^\d+$/.test(String(experimentId))) throw notFound(`No Experiment with id=${experimentId} exists`);
       const runsDir = path.join(this.#experimentDir(String(experimentId)), 'runs');
       for (const runId of await listNames(runsDir)) {
         const dir = path.join(runsDir, runId);

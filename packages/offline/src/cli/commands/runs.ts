@@ -65,6 +65,23 @@ export function register(program: Command): void {
       );
     });
 
+  withTrackingUri(runs.command('compare <runIds...>'))
+    .description('compare runs side by side: params and latest metrics (rows that differ are marked *)')
+    .option('--json', 'print JSON')
+    .action(async (runIds: string[], opts: TrackingCliOptions) => {
+      const tracker = await trackerFrom(opts);
+      const all = await Promise.all(runIds.map((id) => tracker.getRun(id)));
+      if (opts.json) return printJson(all);
+      const rows: string[][] = [];
+      const add = (label: string, values: string[]) => rows.push([new Set(values).size > 1 ? `* ${label}` : `  ${label}`, ...values]);
+      add('status', all.map((r) => r.info.status));
+      for (const k of [...new Set(all.flatMap((r) => Object.keys(r.data.params)))].sort()) add(`params.${k}`, all.map((r) => r.data.params[k] ?? ''));
+      for (const k of [...new Set(all.flatMap((r) => Object.keys(r.data.metrics)))].sort()) {
+        add(`metrics.${k}`, all.map((r) => (r.data.metrics[k] ? formatValue(r.data.metrics[k].value) : '')));
+      }
+      console.log(table(['', ...all.map((r) => r.info.runName)], rows));
+    });
+
   withTrackingUri(runs.command('show <runId>'))
     .description('show a run: params, latest metrics, tags, inputs and artifacts')
     .option('--json', 'print JSON')

@@ -65,6 +65,9 @@ describe('lockstep runs / models / sync / ui', () => {
     expect(shown.info.runId).toBe(seeded.championRunId);
     expect(shown.artifacts.map((a) => a.path)).toContain('model/model.onnx');
     expect(experiments).toMatch(/1\s+ads-ctr/);
+    const compared = await cli('runs', 'compare', ...seeded.trialIds.slice(0, 2), '--tracking-uri', store);
+    expect(compared).toMatch(/\* params\.lr\s+0\.01\s+0\.05/);
+    expect(compared).toMatch(/ {2}params\.epochs\s+6\s+6/);
   });
 
   it('registers, moves aliases and resolves models', async () => {

@@ -1,6 +1,7 @@
 /**
  * The project's bookkeeping keys beside the feature keys of `online-format.ts` (spec: docs/online-format.md).
- * Their names start with `_` after the project, which no view name may (view names are identifiers).
+ * Their names start with `_` after the project; they never collide with a feature key, which always ends in
+ * `:<8 hex>:v<n>:<entity>`.
  *
  * @module
  */

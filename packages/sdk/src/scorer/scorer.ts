@@ -28,6 +28,7 @@ import type {
   RankOptions,
   RankResult,
   ScoreOptions,
+  RecordRequest,
   ScoreRequest,
   ScoreResult,
 } from './types.ts';
@@ -171,13 +172,13 @@ class ScorerImpl implements Scorer {
     const m = this.#current;
     m.inflight++;
     try {
-      return await this.#score(m, request as ScoreRequest, options);
+      return await this.#score(m, request as unknown as RecordRequest, options);
     } finally {
       if (--m.inflight === 0 && m.retired) void m.engine.dispose();
     }
   }
 
-  async #score(m: LoadedModel, req: ScoreRequest, options: ScoreOptions): Promise<ScoreResult> {
+  async #score(m: LoadedModel, req: RecordRequest, options: ScoreOptions): Promise<ScoreResult> {
     const t0 = performance.now();
     validateRequest(m, req, this.#maxCandidates);
     const user = req.user;

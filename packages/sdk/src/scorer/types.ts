@@ -14,8 +14,11 @@ import type { DefaultReason } from '../store/resolve-features.ts';
  */
 export type Fields = Readonly<Record<string, unknown>>;
 
+/** A request with its values seen as plain records (how the scorer reads them). */
+export type RecordRequest = ScoreRequest<Fields, Fields, Fields>;
+
 /** One scoring request. */
-export interface ScoreRequest<U extends object = Fields, C extends object = Fields, A extends object = Fields> {
+export interface ScoreRequest<U extends object = object, C extends object = object, A extends object = object> {
   /** The user's fields, e.g. `{ user_id: 42 }`. */
   user: U;
   /**
@@ -122,7 +125,7 @@ export interface RankOptions extends ScoreOptions {
 }
 
 /** One ranked candidate. */
-export interface RankedCandidate<A extends object = Fields> {
+export interface RankedCandidate<A extends object = object> {
   /** Position of the candidate in the request. */
   index: number;
   candidate: A;
@@ -139,7 +142,7 @@ export interface RankedCandidate<A extends object = Fields> {
 }
 
 /** The result of `rank()`: winners by descending expected value, and the score result it came from. */
-export interface RankResult<A extends object = Fields> extends ScoreResult {
+export interface RankResult<A extends object = object> extends ScoreResult {
   ranked: Array<RankedCandidate<A>>;
   /** Candidates dropped for an expected value below the reserve price (or a missing or invalid bid). */
   belowReserve: number;

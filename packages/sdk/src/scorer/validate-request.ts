@@ -5,7 +5,7 @@
 import { InputError } from '../errors.ts';
 import type { KeyPart } from '../online-format.ts';
 import type { FieldCheck, LoadedModel } from './loaded-model.ts';
-import type { Fields, ScoreRequest } from './types.ts';
+import type { Fields, RecordRequest } from './types.ts';
 
 export function isObject(x: unknown): x is Fields {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -26,7 +26,7 @@ function invalid(value: unknown, type: FieldCheck['type'], path: string): never 
 }
 
 /** Checks the request's shape and every declared request field. */
-export function validateRequest(model: LoadedModel, req: ScoreRequest, maxCandidates: number): void {
+export function validateRequest(model: LoadedModel, req: RecordRequest, maxCandidates: number): void {
   if (!isObject(req)) throw new InputError('the request must be an object {user, context, candidates}', 'request');
   if (!isObject(req.user)) throw new InputError('user must be an object', 'user');
   if (req.context !== undefined && !isObject(req.context)) throw new InputError('context must be an object', 'context');

@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeMlflowServer } from '../tracking/test-support/fake-mlflow-server.ts';
 import { seedStore, type SeededStore } from '../tracking/test-support/seed-store.ts';
 import { openTracker, type Tracker } from '../tracking/tracker.ts';
 import { createUiApp, startUi } from './app.ts';
@@ -113,6 +114,26 @@ describe('UI JSON API', () => {
       expect((await fetch(`${ui.url}/models`)).status).toBe(200);
     } finally {
       await ui.close();
+    }
+  });
+});
+
+describe('UI over an MLflow server', () => {
+  it('shows the same pages from the mlflow backend', async () => {
+    const server = await startFakeMlflowServer();
+    try {
+      const remote = await openTracker(server.url, { cwd: dir });
+      const ids = await seedStore(remote, path.join(dir, 'remote'));
+      const ui = createUiApp(remote);
+      const home = await (await ui.request('/')).text();
+      expect(home.match(/<tr data-run-id=/g)).toHaveLength(4);
+      const runPage = await ui.request(`/runs/${ids.championRunId}`);
+      expect(runPage.status).toBe(200);
+      expect(await runPage.text()).toContain('aria-label="auc"');
+      expect(await (await ui.request(`/artifacts/${ids.championRunId}/report.html`)).text()).toContain('Training report');
+      expect(await (await ui.request('/models')).text()).toContain('@champion');
+    } finally {
+      await server.close();
     }
   });
 });

@@ -91,6 +91,9 @@ export class UpstashStore extends OnlineStoreCore {
             enableTelemetry: false,
             enableAutoPipelining: false,
             automaticDeserialization: false,
+            // Plain JSON answers: everything this store reads is JSON text or ASCII keys (valid UTF-8), so the
+            // base64 round trip (encode in the server, decode per value here) buys nothing.
+            responseEncoding: false,
           });
     const where = 'redis' in options ? 'configured client' : options.url;
     super(new UpstashTransport(requesterOf(redis)), `UpstashStore(${where})`);

@@ -236,6 +236,24 @@ describe.each(legs)('online store contract: %s', (leg: StoreLeg) => {
     expect(await readAll()).toEqual([4, 4, 4]);
   });
 
+  it('handles glob characters in the project and any text in entity keys', async () => {
+    const store = open();
+    const project = `p[${leg}]*?\\${++projectSeq}`;
+    const t = Date.now();
+    const entities = [['ü|%7C'], ['a:b'], ['😀'], ['']];
+    for (const round of [1, 2, 3]) {
+      const version = await store.allocateVersion(project);
+      await store.writeRows(userStats, entities.map((entity, i) => ({ entity, eventTimeMs: t, values: [round, i] })), { project, version });
+      await store.publish([{ view: userStats, version, watermark: { version, asOfMs: t + round } }], { project });
+    }
+    const [rows] = await store.readRows([{ view: userStats, entities }], { project });
+    expect(rows.map((r) => r?.values)).toEqual([[3, 0], [3, 1], [3, 2], [3, 3]]);
+    const published = (await store.publishedVersions(project))[`user_stats:${userStats.schemaHash}`];
+    // Round 1's version goes; rounds 2 and 3 stay; nothing of another project is touched.
+    expect(await store.deleteVersions(project, [{ view: userStats, keep: [published, published - 1] }])).toBe(4);
+    expect((await store.readRows([{ view: userStats, entities }], { project }))[0].map((r) => r?.values[0])).toEqual([3, 3, 3, 3]);
+  });
+
   it('fences publication with the materialization lock', async () => {
     const store = open();
     const project = freshProject(leg);

@@ -532,6 +532,13 @@ export class MlflowClient implements TrackingBackend {
     const rel = validateArtifactPath(artifactPath);
     const where = this.#locate(await this.#artifactUri(runId));
     if (where !== undefined && 'proxyPath' in where) return this.#call('GET', this.#proxyUrl(`${where.proxyPath}/${rel}`), { raw: true });
+    if (where !== undefined && 'localDir' in where) {
+      try {
+        return new Uint8Array(await fs.readFile(path.join(where.localDir, ...rel.split('/'))));
+      } catch (err) {
+        throw new TrackingError('RESOURCE_DOES_NOT_EXIST', `artifact ${rel} of run ${runId} not found in ${where.localDir}`, { cause: err });
+      }
+    }
     // Any other artifact store the server itself can read: its UI's download endpoint.
     return this.#call('GET', '/get-artifact', { query: { path: rel, run_uuid: runId }, raw: true });
   }

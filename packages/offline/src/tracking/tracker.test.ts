@@ -95,10 +95,16 @@ describe.each(Object.keys(backends) as Array<keyof typeof backends>)('Tracker on
     await tracker.setAlias('ads-ctr', 'champion', '2');
     expect((await tracker.resolveModel('ads-ctr@champion', { cacheDir: path.join(dir, 'cache') })).version).toBe('2');
 
+    // A version whose source is runs:/… resolves through the run's artifacts on both backends.
+    const v3 = await tracker.registerModel('ads-ctr', { runId: run.id, source: `runs:/${run.id}/model` });
+    const viaRun = await tracker.resolveModel(`ads-ctr/${v3.version}`, { cacheDir: path.join(dir, 'cache') });
+    expect(await fs.readFile(path.join(viaRun.path, 'nested', 'vocab.txt'), 'utf8')).toBe('a\nb\n');
+
     const [model] = await tracker.listModels();
     expect(model.name).toBe('ads-ctr');
     expect(model.aliases).toEqual({ champion: '2', challenger: '2' });
     expect(model.versions.map((v) => [v.version, v.aliases])).toEqual([
+      ['3', []],
       ['2', ['challenger', 'champion']],
       ['1', []],
     ]);
@@ -132,6 +138,22 @@ describe.each(Object.keys(backends) as Array<keyof typeof backends>)('Tracker on
     expect(failed.info.status).toBe('FAILED');
     // The same experiment is found, not created twice.
     expect((await tracker.listExperiments()).filter((e) => e.name === 'sweep')).toHaveLength(1);
+  });
+});
+
+describe('Tracker on an MLflow server with a local artifact root', () => {
+  it('writes and reads artifacts in the folder the server names, as MLflow’s own client does', async () => {
+    const artifactRoot = path.join(dir, 'server-artifacts');
+    server = await startFakeMlflowServer({ artifactRoot });
+    const tracker = await openTracker(server.url, { cwd: dir });
+    const run = await tracker.startRun({ experiment: 'local-root' });
+    expect(run.artifactUri.startsWith(artifactRoot)).toBe(true);
+    await run.logArtifact(path.join(dir, 'out', 'bundle'), 'model');
+    await run.end();
+    expect(await fs.readFile(path.join(run.artifactUri, 'model', 'manifest.json'), 'utf8')).toBe('{"format":"lockstep-bundle"}');
+    await tracker.registerModel('local-root', { runId: run.id, aliases: ['champion'] });
+    const resolved = await tracker.resolveModel('local-root@champion', { cacheDir: path.join(dir, 'cache') });
+    expect([...(await fs.readFile(path.join(resolved.path, 'model.onnx')))]).toEqual([0, 1, 2, 250, 255]);
   });
 });
 

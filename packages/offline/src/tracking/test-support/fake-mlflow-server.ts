@@ -5,6 +5,8 @@
  * `fake-mlflow-server.test.ts` checks it against those recordings. It is ours, not MLflow: the contract itself is
  * tested against the recordings (mlflow-contract.test.ts).
  */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { decodeMetricValue, encodeMetricValue, latestOf } from '../metric-values.ts';
@@ -68,6 +70,11 @@ export interface FakeMlflowOptions {
   truncateLongValues?: boolean;
   /** Require this `Authorization` header value; others get a 401. */
   authorization?: string;
+  /**
+   * Store artifacts in this local folder (a server started with a local `--default-artifact-root` on this machine):
+   * runs get a plain path as artifact_uri and clients write there themselves. @default the mlflow-artifacts proxy
+   */
+  artifactRoot?: string;
 }
 
 export interface FakeMlflowServer {
@@ -256,7 +263,7 @@ export function createFakeMlflowApp(options: FakeMlflowOptions = {}): Hono {
         user_id: '',
         status: 'RUNNING',
         start_time: b.start_time ?? Date.now(),
-        artifact_uri: `mlflow-artifacts:/${b.experiment_id}/${id}/artifacts`,
+        artifact_uri: options.artifactRoot ? path.join(options.artifactRoot, b.experiment_id, id, 'artifacts') : `mlflow-artifacts:/${b.experiment_id}/${id}/artifacts`,
         lifecycle_stage: 'active',
         run_id: id,
       },
@@ -351,9 +358,21 @@ export function createFakeMlflowApp(options: FakeMlflowOptions = {}): Hono {
     }
     return [...seen.values()].sort((a, b) => a.path.localeCompare(b.path));
   };
-  app.get(`${api}/artifacts/list`, (c) => {
+  app.get(`${api}/artifacts/list`, async (c) => {
     const r = run(c.req.query('run_id'));
     const rel = c.req.query('path') ?? '';
+    if (options.artifactRoot) {
+      const dir = path.join(r.info.artifact_uri, rel);
+      const names = await fs.readdir(dir).catch(() => [] as string[]);
+      const files = await Promise.all(
+        names.sort().map(async (name) => {
+          const stat = await fs.stat(path.join(dir, name));
+          const p = rel ? `${rel}/${name}` : name;
+          return stat.isDirectory() ? { path: p, is_dir: true } : { path: p, is_dir: false, file_size: stat.size };
+        }),
+      );
+      return c.json({ root_uri: r.info.artifact_uri, ...(files.length > 0 ? { files } : {}) });
+    }
     const root = r.info.artifact_uri.slice('mlflow-artifacts:/'.length);
     const files = listUnder(rel ? `${root}/${rel}` : root, rel);
     return c.json({ root_uri: r.info.artifact_uri, ...(files.length > 0 ? { files } : {}) });

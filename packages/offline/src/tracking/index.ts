@@ -16,8 +16,10 @@
  * ```
  */
 export * from './types.ts';
-export { openTracker, parseTrackingUri, sourceTags, Tracker, Run, DEFAULT_TRACKING_DIR } from './tracker.ts';
-export type { OpenTrackerOptions, StartRunOptions, RunInput, RegisterModelOptions, ResolvedModel, ModelWithVersions } from './tracker.ts';
+export { openTracker, parseTrackingUri, sourceTags, Tracker, DEFAULT_TRACKING_DIR } from './tracker.ts';
+export type { OpenTrackerOptions, StartRunOptions, RegisterModelOptions, ResolvedModel, ModelWithVersions } from './tracker.ts';
+export { Run } from './run.ts';
+export type { RunInput } from './run.ts';
 export { LocalStore, LOCAL_STORE_FORMAT_VERSION } from './local-store.ts';
 export { MlflowClient } from './mlflow-client.ts';
 export type { MlflowClientOptions } from './mlflow-client.ts';

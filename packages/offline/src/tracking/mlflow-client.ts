@@ -8,22 +8,36 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MlflowError, TrackingError, excerpt } from '@lockstep/sdk';
-import { MLFLOW_BATCH_LIMITS, splitLogBatch, type BatchLimits, type WireKeyValue, type WireMetric } from './mlflow-batch.ts';
-import { decodeMetricValue, encodeMetricValue } from './metric-values.ts';
+import { MLFLOW_BATCH_LIMITS, splitLogBatch, type BatchLimits, type WireMetric } from './mlflow-batch.ts';
+import { encodeMetricValue } from './metric-values.ts';
+import {
+  toArtifactEntry,
+  toExperiment,
+  toMetric,
+  toModelVersion,
+  toPairs,
+  toRegisteredModel,
+  toRunInfo,
+  toRunRecord,
+  type WireDatasetInput,
+  type WireExperiment,
+  type WireFileInfo,
+  type WireModelVersion,
+  type WireRegisteredModel,
+  type WireRun,
+  type WireRunInfo,
+} from './mlflow-wire.ts';
 import type {
   ArtifactEntry,
   CreateRunRequest,
   DatasetInput,
   Experiment,
-  LifecycleStage,
   LogBatch,
   Metric,
   ModelVersion,
-  ModelVersionStatus,
   RegisteredModel,
   RunInfo,
   RunRecord,
-  RunStatus,
   SearchRunsPage,
   SearchRunsRequest,
   TrackingBackend,
@@ -49,155 +63,6 @@ export interface MlflowClientOptions {
   fetch?: typeof fetch;
   /** Per-request log-batch limits, for a server configured differently from stock MLflow. @default MLflow's: 1000 metrics, 100 params, 100 tags, 1000 items, 1 MB */
   batchLimits?: Partial<BatchLimits>;
-}
-
-// ---- wire shapes (as recorded) ---------------------------------------------------------------------------------
-
-interface WireExperiment {
-  experiment_id: string;
-  name: string;
-  artifact_location?: string;
-  lifecycle_stage?: LifecycleStage;
-  creation_time?: number;
-  last_update_time?: number;
-  tags?: WireKeyValue[];
-}
-
-interface WireRunInfo {
-  run_id?: string;
-  run_uuid?: string;
-  experiment_id: string;
-  run_name?: string;
-  user_id?: string;
-  status: RunStatus;
-  start_time?: number;
-  end_time?: number;
-  artifact_uri?: string;
-  lifecycle_stage?: LifecycleStage;
-}
-
-interface WireDatasetInput {
-  tags?: WireKeyValue[];
-  dataset: { name: string; digest?: string; source_type?: string; source?: string; schema?: string; profile?: string };
-}
-
-interface WireRun {
-  info: WireRunInfo;
-  data?: { metrics?: WireMetric[]; params?: WireKeyValue[]; tags?: WireKeyValue[] };
-  inputs?: { dataset_inputs?: WireDatasetInput[] };
-}
-
-interface WireModelVersion {
-  name: string;
-  version: string;
-  creation_timestamp?: number;
-  last_updated_timestamp?: number;
-  description?: string;
-  source?: string;
-  run_id?: string;
-  status?: ModelVersionStatus;
-  tags?: WireKeyValue[];
-  aliases?: string[];
-}
-
-interface WireRegisteredModel {
-  name: string;
-  creation_timestamp?: number;
-  last_updated_timestamp?: number;
-  description?: string;
-  tags?: WireKeyValue[];
-  aliases?: Array<{ alias: string; version: string }>;
-}
-
-interface WireFileInfo {
-  path: string;
-  is_dir?: boolean;
-  file_size?: number | string;
-}
-
-const toRecord = (pairs: WireKeyValue[] | undefined): Record<string, string> =>
-  Object.fromEntries((pairs ?? []).map((p) => [p.key, p.value]));
-const toPairs = (record: Record<string, string> | undefined): WireKeyValue[] =>
-  Object.entries(record ?? {}).map(([key, value]) => ({ key, value }));
-
-function toExperiment(e: WireExperiment): Experiment {
-  return {
-    experimentId: e.experiment_id,
-    name: e.name,
-    artifactLocation: e.artifact_location ?? '',
-    lifecycleStage: e.lifecycle_stage ?? 'active',
-    creationTime: e.creation_time ?? 0,
-    lastUpdateTime: e.last_update_time ?? 0,
-    tags: toRecord(e.tags),
-  };
-}
-
-function toMetric(m: WireMetric): Metric {
-  return { key: m.key, value: decodeMetricValue(m.value), timestamp: m.timestamp ?? 0, step: m.step ?? 0 };
-}
-
-function toRunInfo(i: WireRunInfo): RunInfo {
-  return {
-    runId: i.run_id ?? i.run_uuid ?? '',
-    experimentId: i.experiment_id,
-    runName: i.run_name ?? '',
-    userId: i.user_id ?? '',
-    status: i.status,
-    startTime: i.start_time ?? 0,
-    ...(i.end_time === undefined || i.end_time === null ? {} : { endTime: i.end_time }),
-    artifactUri: i.artifact_uri ?? '',
-    lifecycleStage: i.lifecycle_stage ?? 'active',
-  };
-}
-
-function toRunRecord(r: WireRun): RunRecord {
-  return {
-    info: toRunInfo(r.info),
-    data: {
-      params: toRecord(r.data?.params),
-      tags: toRecord(r.data?.tags),
-      metrics: Object.fromEntries((r.data?.metrics ?? []).map((m) => [m.key, toMetric(m)])),
-    },
-    inputs: (r.inputs?.dataset_inputs ?? []).map((d) => ({
-      name: d.dataset.name,
-      digest: d.dataset.digest ?? '',
-      sourceType: d.dataset.source_type ?? '',
-      source: d.dataset.source ?? '',
-      ...(d.dataset.schema ? { schema: d.dataset.schema } : {}),
-      ...(d.dataset.profile ? { profile: d.dataset.profile } : {}),
-      tags: toRecord(d.tags),
-    })),
-  };
-}
-
-function toModelVersion(v: WireModelVersion): ModelVersion {
-  return {
-    name: v.name,
-    version: String(v.version),
-    creationTimestamp: v.creation_timestamp ?? 0,
-    lastUpdatedTimestamp: v.last_updated_timestamp ?? 0,
-    description: v.description ?? '',
-    source: v.source ?? '',
-    runId: v.run_id ?? '',
-    status: v.status ?? 'READY',
-    tags: toRecord(v.tags),
-    aliases: v.aliases ?? [],
-  };
-}
-
-function toRegisteredModel(m: WireRegisteredModel): RegisteredModel {
-  return {
-    name: m.name,
-    creationTimestamp: m.creation_timestamp ?? 0,
-    lastUpdatedTimestamp: m.last_updated_timestamp ?? 0,
-    description: m.description ?? '',
-    tags: toRecord(m.tags),
-    aliases: Object.fromEntries((m.aliases ?? []).map((a) => [a.alias, String(a.version)])),
-  };
-}
-
-function toArtifactEntry(f: WireFileInfo): ArtifactEntry {
-  return f.is_dir ? { path: f.path, isDir: true } : { path: f.path, isDir: false, fileSize: Number(f.file_size ?? 0) };
 }
 
 /** Codes for answers that carry no MLflow error body (a proxy's 401, a load balancer's 503). */

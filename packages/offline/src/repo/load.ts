@@ -27,10 +27,12 @@ export async function importRepoDefinition(path: string): Promise<RepoDefinition
   } catch (err) {
     throw new DefinitionError([`${file}: could not be loaded: ${err instanceof Error ? err.message : String(err)}`], { cause: err });
   }
-  // tsx may wrap a CommonJS-looking module's exports once more under `default`.
+  // A TypeScript file outside an ESM package is compiled as CommonJS, so its exports arrive wrapped once more
+  // under `default`.
   let repo = mod.default ?? mod.repo;
-  if (repo && typeof repo === 'object' && 'default' in repo && !('project' in repo)) repo = (repo as { default: unknown }).default;
-  if (!repo || typeof repo !== 'object') {
+  if (isObject(repo) && 'default' in repo && !('project' in repo)) repo = repo.default;
+  // Something that has none of a repo's keys is not a wrong repo but a missing export: say so.
+  if (!isObject(repo) || !['project', 'entities', 'sources', 'labels', 'views'].some((k) => k in repo)) {
     throw new DefinitionError([`${file}: must export the repo as its default export (export default defineRepo({ … }))`]);
   }
   return repo as RepoDefinition;
@@ -39,4 +41,8 @@ export async function importRepoDefinition(path: string): Promise<RepoDefinition
 /** Imports and validates a repo file; throws a DefinitionError listing every problem. */
 export async function loadRepo(path: string): Promise<ResolvedRepo> {
   return validateRepo(await importRepoDefinition(path));
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return x !== null && typeof x === 'object';
 }

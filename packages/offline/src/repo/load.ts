@@ -35,7 +35,7 @@ export async function importRepoDefinition(path: string): Promise<RepoDefinition
   if (!isObject(repo) || !['project', 'entities', 'sources', 'labels', 'views'].some((k) => k in repo)) {
     throw new DefinitionError([`${file}: must export the repo as its default export (export default defineRepo({ … }))`]);
   }
-  return repo as RepoDefinition;
+  return repo as unknown as RepoDefinition;
 }
 
 /** Imports and validates a repo file; throws a DefinitionError listing every problem. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DefinitionError, InputError } from '@lockstep/sdk';
 import { testRepo } from '../engine/test-support/fixtures.ts';
-import { formatDuration, parseDuration, tryParseDuration } from './duration.ts';
+import { formatDuration, parseDuration, tryParseDuration, type Duration } from './duration.ts';
 import { loadRepo } from './load.ts';
 import { servingSpec } from './serving-spec.ts';
 import type { RepoDefinition } from './types.ts';
@@ -105,7 +105,7 @@ describe('validateRepo', () => {
       r.sources.impressions.columns = { impression_id: 'integer', ts: 'timestamp', user_id: 'integer', ad_id: 'integer', ad_category: 'string', bid: 'string' };
       r.sources.clicks.timestampField = undefined;
       r.views[0].entity = 'person';
-      r.views[0].interval = '1x';
+      r.views[0].interval = '1x' as Duration;
       r.views[1].source = 'nowhere';
       r.views[1].ttl = '0s';
       r.views[2].keys = ['user_id'];

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValkeyStore } from '@lockstep/sdk/node';
 import { generate } from '@lockstep/offline';
 import { trainBundle } from '../packages/offline/src/train/training-run.ts';
-import { verifyConsistency, type ConsistencyReport } from '../packages/offline/src/consistency/verify-consistency.ts';
+import { verifyConsistency, type ConsistencyReport, type VerifyConsistencyOptions } from '../packages/offline/src/consistency/verify-consistency.ts';
 import { REPO_PATH } from './support/score-fixture.ts';
 import { startRedisServer, type RedisServer } from './support/redis-server.ts';
 
@@ -46,24 +46,20 @@ afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });
 });
 
+/** verifyConsistency on the generated data through a fresh ValkeyStore connection. */
+async function replay(options: Pick<VerifyConsistencyOptions, 'bundles' | 'start' | 'end' | 'cadenceMs' | 'maxExamples'>): Promise<ConsistencyReport> {
+  const store = new ValkeyStore({ url: redis!.url });
+  try {
+    return await verifyConsistency({ repo: REPO_PATH, dataDir: join(root, 'gen/data'), workDir: join(root, 'work'), store, ...options });
+  } finally {
+    await store.close();
+  }
+}
+
 describe('training/serving consistency', () => {
   it('replays ≥ 10,000 evaluation impressions through redis-server with zero mismatches', async (ctx) => {
     if (!redis) return ctx.skip();
-    const store = new ValkeyStore({ url: redis.url });
-    let report: ConsistencyReport;
-    try {
-      report = await verifyConsistency({
-        repo: REPO_PATH,
-        dataDir: join(root, 'gen/data'),
-        workDir: join(root, 'work'),
-        bundles: [join(root, 'bundle-lr'), join(root, 'bundle-fm')],
-        store,
-        start: windows.evalStart,
-        end: windows.evalEnd,
-      });
-    } finally {
-      await store.close();
-    }
+    const report = await replay({ bundles: [join(root, 'bundle-lr'), join(root, 'bundle-fm')], start: windows.evalStart, end: windows.evalEnd });
     const summary = report.models.map((m) => ({ name: `${m.name}/${m.family}`, engine: m.engine, reference: m.reference, impressions: m.impressions, vectorMismatches: m.vectorMismatches, scoreMismatches: m.scoreMismatches, mismatchRate: m.mismatchRate, maxScoreDiff: m.maxScoreDiff, byField: m.byField }));
     console.log(`consistency: ${report.impressions} impressions in ${report.requests} requests, ${report.materializations} materializations, ${report.seconds.toFixed(1)} s`, JSON.stringify(summary, null, 1));
     for (const m of report.models) if (m.examples.length) console.log(JSON.stringify(m.examples.slice(0, 3), null, 1));
@@ -83,23 +79,7 @@ describe('training/serving consistency', () => {
     if (!redis) return ctx.skip();
     // Materializing every 6 hours while training assumes the views' hourly cadence: served features are older.
     await redis.restart();
-    const store = new ValkeyStore({ url: redis.url });
-    let report: ConsistencyReport;
-    try {
-      report = await verifyConsistency({
-        repo: REPO_PATH,
-        dataDir: join(root, 'gen/data'),
-        workDir: join(root, 'work'),
-        bundles: [join(root, 'bundle-lr')],
-        store,
-        start: windows.evalStart,
-        end: '2026-01-08T12:00:00',
-        cadenceMs: 6 * 3_600_000,
-        maxExamples: 5,
-      });
-    } finally {
-      await store.close();
-    }
+    const report = await replay({ bundles: [join(root, 'bundle-lr')], start: windows.evalStart, end: '2026-01-08T12:00:00', cadenceMs: 6 * 3_600_000, maxExamples: 5 });
     const [m] = report.models;
     console.log('6h schedule:', JSON.stringify({ impressions: m.impressions, mismatchRate: m.mismatchRate, byField: m.byField, example: m.examples[0]?.slots[0] }, null, 1));
     expect(m.vectorMismatches).toBeGreaterThan(0);

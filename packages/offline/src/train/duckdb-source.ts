@@ -120,9 +120,12 @@ export async function duckdbSource(options: DuckdbSourceOptions): Promise<Duckdb
       let labels = new Float32Array(0);
       const columns: Record<string, unknown[]> = Object.fromEntries(extras.map((c) => [c, [] as unknown[]]));
       const row: Record<string, unknown> = {};
+      // Ask DuckDB for the next chunk before vectorising this one: its scan then overlaps our work.
+      let next = result.fetchChunk();
       for (;;) {
-        const chunk = await result.fetchChunk();
+        const chunk = await next;
         if (!chunk || chunk.rowCount === 0) break;
+        next = result.fetchChunk();
         const rows = chunk.rowCount;
         if (rows > capacity) {
           capacity = rows;

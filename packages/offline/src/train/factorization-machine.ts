@@ -42,6 +42,8 @@ export class FactorizationMachine implements OnlineModel {
   private readonly stride: number;
   /** Σ_i v_ik x_i of the current row, per factor. */
   private readonly sum: Float64Array;
+  /** One index's factor gradients (scratch). */
+  private readonly grads: Float64Array;
 
   constructor(width: number, dimension: number, options: FmOptions = {}) {
     this.width = width;
@@ -66,6 +68,7 @@ export class FactorizationMachine implements OnlineModel {
       this.vg[o + factors] = initialAccumulator;
     }
     this.sum = new Float64Array(factors);
+    this.grads = new Float64Array(factors);
   }
 
   /** The pairwise term ½ Σ_k ((Σ v x)² − Σ (v x)²) of the row at `base`; leaves Σ v x per factor in `this.sum`. */
@@ -89,7 +92,7 @@ export class FactorizationMachine implements OnlineModel {
   }
 
   fit(indices: Int32Array, values: Float32Array, labels: Float32Array, rows: number, mask?: Uint8Array | null, logits?: Float64Array | null): void {
-    const { width, linear, vg, sum, stride } = this;
+    const { width, linear, vg, sum, stride, grads } = this;
     const K = this.factors;
     const invK = 1 / K;
     const { learningRate: lr, l2 } = this.options;
@@ -113,15 +116,13 @@ export class FactorizationMachine implements OnlineModel {
         for (let k = 0; k < K; k++) {
           const v = vg[o + k];
           const grad = gx * (sum[k] - v * x) + l2 * v;
+          grads[k] = grad;
           g2 += grad * grad;
         }
         const acc = vg[o + K] + g2 * invK;
         vg[o + K] = acc;
         const step = lr / Math.sqrt(acc);
-        for (let k = 0; k < K; k++) {
-          const v = vg[o + k];
-          vg[o + k] = v - step * (gx * (sum[k] - v * x) + l2 * v);
-        }
+        for (let k = 0; k < K; k++) vg[o + k] -= step * grads[k];
       }
     }
   }

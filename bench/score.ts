@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- score [--calls 3000] [--repeats 3] [--family fm|lr] [--candidates 100]`
+ * `npm run bench -- score [--calls 3000] [--repeats 3] [--family lr|fm] [--candidates 100]`
  *
  * Latency of `scorer.score()` for 1 user × N candidates on the sponsored-ads spec (25 fields, 2^20 hashed
  * dimensions, 4 feature views), sequential calls, p50/p99 per repeat, medians over repeats, peers interleaved in
@@ -97,13 +97,13 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
     calls: { type: 'string', default: '3000' },
     repeats: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '500' },
-    family: { type: 'string', default: 'fm' },
+    family: { type: 'string', default: 'lr' },
     candidates: { type: 'string', default: '100' },
   });
   const calls = Number(args.calls);
   const repeats = Number(args.repeats);
   const warmup = Number(args.warmup);
-  const family = args.family === 'lr' ? 'lr' : 'fm';
+  const family = args.family === 'fm' ? 'fm' : 'lr';
   const nCandidates = Number(args.candidates);
 
   console.error(`building the ${family} fixture (sponsored-ads spec, ${nCandidates} candidates)…`);

@@ -37,15 +37,17 @@ interface Entry {
 export class CachePartition {
   readonly #entries = new Map<KeyPart, Entry>();
   readonly #owner: EntityCache;
+  readonly #maxStalenessMs: number;
 
   constructor(owner: EntityCache) {
     this.#owner = owner;
+    this.#maxStalenessMs = owner.maxStalenessMs;
   }
 
   /** The cached row for `key` read no more than the staleness bound before `now`; `null` on a miss. */
   get(key: KeyPart, now: number): FeatureRow | undefined | null {
     const e = this.#entries.get(key);
-    if (e === undefined || now - e.readAt > this.#owner.maxStalenessMs) {
+    if (e === undefined || now - e.readAt > this.#maxStalenessMs) {
       this.#owner.misses++;
       return null;
     }

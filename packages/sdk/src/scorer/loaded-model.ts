@@ -22,8 +22,15 @@ export interface ViewPlan {
   keyNames: string[];
   /** `<view>__<feature>` per feature, in spec order. */
   columns: string[];
-  /** The features (positions) whose columns the model input reads: the only ones written into rows. */
+  /** The features (positions) whose columns the model input reads. */
   read: Int32Array;
+  /**
+   * Fields that read only this view's features (an ad's CTR bucket, …): vectorised once per entity rather than
+   * per candidate, and for fresh cached rows once per row across requests.
+   */
+  fields: FieldGroup | undefined;
+  /** The features (positions) whose columns per-candidate fields read: written into each candidate's row. */
+  candidateRead: Int32Array;
   /** Whether the entity cache holds this view's rows. */
   cached: boolean;
   /** Identity of this view's entity-cache partition (project, view, schema hash). */
@@ -56,7 +63,7 @@ export interface LoadedModel {
   vectorizer: Vectorizer;
   /** Fields that read only user/context values and user-level features: vectorised once per request. */
   sharedFields: FieldGroup | undefined;
-  /** Fields that read candidate values or candidate-level features: vectorised per candidate. */
+  /** Fields that read candidate values (alone or with anything else): vectorised per candidate. */
   candidateFields: FieldGroup | undefined;
   views: ViewPlan[];
   /** Request values (not features, not the timestamp) the vectoriser reads. */
@@ -112,6 +119,8 @@ export async function loadModel(bundle: LoadedBundle, engines: CreateEngineOptio
       keyNames,
       columns,
       read: Int32Array.from(columns.flatMap((c, i) => (inputs.has(c) ? [i] : []))),
+      fields: undefined,
+      candidateRead: new Int32Array(0),
       cached: cachePolicy(spec, keyNames.map((k) => scopeOf.get(k))),
       cacheId: `${manifest.project}\u0000${spec.name}\u0000${spec.schemaHash}`,
     };
@@ -145,6 +154,20 @@ export async function loadModel(bundle: LoadedBundle, engines: CreateEngineOptio
     if (!slots.length) return undefined;
     return { vectorizer: compileVectorizer({ ...manifest.input, fields: slots.map((j) => manifest.input.fields[j]) }), slots: Int32Array.from(slots) };
   };
+  // A field reading only one view's features (no request value, no request time) depends on that entity alone.
+  const viewOfColumn = new Map<string, ViewPlan>();
+  for (const v of views) for (const c of v.columns) viewOfColumn.set(c, v);
+  const entityView = (f: FieldSpec): ViewPlan | undefined => {
+    if (isShared(f) || f.derive === 'age_seconds') return undefined;
+    const owner = viewOfColumn.get(f.inputs[0]);
+    return owner && f.inputs.every((i) => viewOfColumn.get(i) === owner) ? owner : undefined;
+  };
+  const isCandidate = (f: FieldSpec) => !isShared(f) && !entityView(f);
+  for (const v of views) {
+    v.fields = group((f) => entityView(f) === v);
+    const candidateInputs = new Set(manifest.input.fields.filter(isCandidate).flatMap((f) => f.inputs));
+    v.candidateRead = Int32Array.from(v.columns.flatMap((c, i) => (candidateInputs.has(c) ? [i] : [])));
+  }
 
   const checks: FieldCheck[] = (manifest.requestFields ?? [])
     .filter((f) => f.name !== timestampField)
@@ -164,7 +187,7 @@ export async function loadModel(bundle: LoadedBundle, engines: CreateEngineOptio
     engine,
     vectorizer,
     sharedFields: group(isShared),
-    candidateFields: group((f) => !isShared(f)),
+    candidateFields: group(isCandidate),
     views,
     requestInputs,
     requestInputScopes: requestInputs.map((n) => scopeOf.get(n)),

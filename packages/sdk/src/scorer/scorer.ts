@@ -13,12 +13,13 @@ import { EngineError, LockstepError, StoreError } from '../errors.ts';
 import type { EngineBackend } from '../engine/types.ts';
 import type { FeatureRow, KeyPart } from '../online-format.ts';
 import { encodeEntityKey } from '../online-format.ts';
-import { resolveFeatures } from '../store/resolve-features.ts';
+import { resolveFeatures, type ResolvedFeatures } from '../store/resolve-features.ts';
+import { isFresh } from '../spec/feature-view.ts';
 import { withAbort } from '../store/transport.ts';
 import type { OnlineStore, ReadRequest } from '../store/types.ts';
 import { type BundleCache, type LoadedBundle, type ScorerBundle, loadBundle } from './bundle-loader.ts';
 import { EntityCache, type EntityCacheOptions } from './entity-cache.ts';
-import { type Buffers, type CachePolicy, type LoadedModel, type Scope, cacheCandidateViews, loadModel } from './loaded-model.ts';
+import { type Buffers, type CachePolicy, type FieldGroup, type LoadedModel, type Scope, type ViewPlan, cacheCandidateViews, loadModel } from './loaded-model.ts';
 import { rankCandidates } from './rank.ts';
 import type {
   DefaultedFeatures,
@@ -129,9 +130,10 @@ const NO_CONTEXT: Fields = Object.freeze({});
 interface ViewEntities {
   /** True when one entity serves every candidate (keys from user/context only). */
   shared: boolean;
-  keys: KeyPart[][];
-  /** Per entity, its key in the view's entity-cache partition. */
+  /** Per entity: its key in the view's entity-cache partition (the join-key value itself for one-key views). */
   cacheKeys: KeyPart[];
+  /** Per entity, its join-key values: only for views of several join keys (one-key views use `cacheKeys`). */
+  parts: KeyPart[][] | undefined;
   /** Per candidate, its entity's position in `keys` (unused when shared). */
   slotOf: Int32Array;
   /** Per entity: the stored row, or undefined; filled from the cache and then from the store. */
@@ -197,13 +199,13 @@ class ScorerImpl implements Scorer {
       const view = m.views[v];
       const e = entities[v];
       let misses: number[] | undefined;
-      for (let k = 0; k < e.keys.length; k++) {
+      for (let k = 0; k < e.cacheKeys.length; k++) {
         const hit = view.cache ? view.cache.get(e.cacheKeys[k], now) : null;
         if (hit !== null) e.rows[k] = hit;
         else (misses ??= []).push(k);
       }
       if (misses) {
-        requests.push({ view: view.spec, entities: misses.map((k) => e.keys[k]) });
+        requests.push({ view: view.spec, entities: misses.map((k) => entityOf(e, k)) });
         pending.push({ view: v, slots: misses });
       }
     }
@@ -222,26 +224,42 @@ class ScorerImpl implements Scorer {
     // 3. TTLs and defaults, then rows, vectors and scores.
     const defaulted: DefaultedFeatures[] = [];
     let degraded = false;
-    const resolved = m.views.map((view, v) => {
+    /** Per view, per entity: the resolved values, and the resolution object when it is reused across requests. */
+    const resolved: Array<Array<Array<number | null>>> = [];
+    const stable: Array<Array<ResolvedFeatures | undefined>> = [];
+    for (let v = 0; v < m.views.length; v++) {
+      const view = m.views[v];
       const e = entities[v];
-      return e.keys.map((key, k) => {
+      const values: Array<Array<number | null>> = (resolved[v] = new Array(e.cacheKeys.length));
+      const keep: Array<ResolvedFeatures | undefined> = (stable[v] = new Array(e.cacheKeys.length));
+      for (let k = 0; k < e.cacheKeys.length; k++) {
         const failed = e.failed[k];
         if (failed) {
           degraded = true;
-          defaulted.push({ view: view.spec.name, entity: key, reason: failed, features: view.spec.features.map((f) => f.name) });
-          return view.spec.features.map((f) => f.default);
+          defaulted.push({ view: view.spec.name, entity: entityOf(e, k), reason: failed, features: view.spec.features.map((f) => f.name) });
+          values[k] = view.spec.features.map((f) => f.default);
+          continue;
         }
-        const r = resolveFeatures(view.spec, e.rows[k], ts);
-        if (r.defaulted) reportDefaults(defaulted, view.spec.name, key, view.spec.features, r.reasons);
-        return r.values;
-      });
-    });
+        const row = e.rows[k];
+        // A cached row that is fresh resolves the same way at any request time: resolve it once.
+        let r: ResolvedFeatures;
+        if (row && view.cache && isFresh(row.eventTimeMs, ts, view.spec.ttlSeconds)) {
+          r = freshlyResolved.get(row) ?? remember(row, resolveFeatures(view.spec, row, ts));
+          keep[k] = r;
+        } else r = resolveFeatures(view.spec, row, ts);
+        if (r.defaulted) reportDefaults(defaulted, view.spec.name, entityOf(e, k), view.spec.features, r.reasons);
+        values[k] = r.values;
+      }
+    }
 
     const width = m.vectorizer.width;
     const buf = takeBuffers(m, n, width);
     const row: Record<string, unknown> = {};
     const debugRows: Array<Record<string, unknown>> | undefined = options.debug ? [] : undefined;
     try {
+      // Fields that read one view's features only: vectorised once per entity (and per fresh cached row, once).
+      const entitySlots = m.views.map((view, v) => (view.fields ? entityVectors(view, view.fields, resolved[v], stable[v]) : undefined));
+
       // The row object is reused across candidates: what is the same for all of them is written once.
       for (let i = 0; i < m.requestInputs.length; i++) {
         const name = m.requestInputs[i];
@@ -262,6 +280,7 @@ class ScorerImpl implements Scorer {
       if (shared) shared.vectorizer.vectorize(row, buf.sharedIndices, buf.sharedValues, 0);
       for (let r = 0; r < n; r++) {
         const cand = cands[r];
+        const base = r * width;
         for (let i = 0; i < m.requestInputs.length; i++) {
           const name = m.requestInputs[i];
           const scope = m.requestInputScopes[i];
@@ -271,17 +290,20 @@ class ScorerImpl implements Scorer {
         }
         for (let v = 0; v < m.views.length; v++) {
           const e = entities[v];
+          const k = e.shared ? 0 : e.slotOf[r];
+          const slots = entitySlots[v]?.[k];
+          if (slots) scatter(m.views[v].fields!.slots, slots.indices, slots.values, buf.indices, buf.values, base, 0);
           if (e.shared) continue;
-          const values = resolved[v][e.slotOf[r]];
-          const { columns, read } = m.views[v];
+          const values = resolved[v][k];
+          const { columns, candidateRead } = m.views[v];
+          // Per-candidate fields read few feature columns (crosses with a feature, ages); debug rows get them all.
           if (debugRows) for (let f = 0; f < columns.length; f++) row[columns[f]] = values[f];
-          else for (let j = 0; j < read.length; j++) row[columns[read[j]]] = values[read[j]];
+          else for (let j = 0; j < candidateRead.length; j++) row[columns[candidateRead[j]]] = values[candidateRead[j]];
         }
-        const base = r * width;
-        if (shared) scatter(shared.slots, buf.sharedIndices, buf.sharedValues, buf.indices, buf.values, base);
+        if (shared) scatter(shared.slots, buf.sharedIndices, buf.sharedValues, buf.indices, buf.values, base, 0);
         if (perCandidate) {
           perCandidate.vectorizer.vectorize(row, buf.rowIndices, buf.rowValues, 0);
-          scatter(perCandidate.slots, buf.rowIndices, buf.rowValues, buf.indices, buf.values, base);
+          scatter(perCandidate.slots, buf.rowIndices, buf.rowValues, buf.indices, buf.values, base, 0);
         }
         if (debugRows) debugRows.push({ ...row });
       }
@@ -325,19 +347,20 @@ class ScorerImpl implements Scorer {
   ): Promise<DefaultedReason | undefined> {
     const deadlineMs = options.deadlineMs ?? this.#deadlineMs;
     const strict = options.strict ?? this.#strict;
-    const controller = new AbortController();
+    // No deadline and no caller signal: nothing to abort, so no controller, timer or listener on the hot path.
+    const controller = Number.isFinite(deadlineMs) || options.signal ? new AbortController() : undefined;
     const remaining = deadlineMs - (performance.now() - t0);
-    const timer = Number.isFinite(deadlineMs) ? setTimeout(() => controller.abort(new Error('deadline')), Math.max(0, remaining)) : undefined;
-    const onCancel = () => controller.abort(options.signal?.reason);
+    const timer = controller && Number.isFinite(deadlineMs) ? setTimeout(() => controller.abort(new Error('deadline')), Math.max(0, remaining)) : undefined;
+    const onCancel = () => controller?.abort(options.signal?.reason);
     options.signal?.addEventListener('abort', onCancel, { once: true });
-    if (options.signal?.aborted) controller.abort(options.signal.reason);
+    if (options.signal?.aborted) controller?.abort(options.signal.reason);
 
-    const read = this.#store.readRows(requests, { project: m.manifest.project, signal: controller.signal });
+    const read = this.#store.readRows(requests, { project: m.manifest.project, signal: controller?.signal });
     try {
-      this.#remember(m, pending, entities, await withAbort(read, controller.signal), now, true);
+      this.#remember(m, pending, entities, await withAbort(read, controller?.signal), now, true);
       return undefined;
     } catch (err) {
-      const deadline = controller.signal.aborted;
+      const deadline = controller?.signal.aborted === true;
       if (deadline) {
         // A late answer still warms the entity cache for the next requests.
         read.then((rows) => this.#remember(m, pending, entities, rows, now, false), () => {});
@@ -420,58 +443,69 @@ class ScorerImpl implements Scorer {
 function collectEntities(m: LoadedModel, keyNames: string[], user: Fields, ctx: Fields, cands: readonly Fields[]): ViewEntities {
   const n = cands.length;
   // Declared request fields are read from their scope; undeclared ones with the row's precedence (candidate first).
-  const scopeOf = (k: string, cand: Fields | undefined): Scope =>
-    m.scopeOf.get(k) ?? (cand ? (k in cand ? 'candidate' : k in ctx ? 'context' : k in user ? 'user' : 'candidate') : k in ctx ? 'context' : 'user');
-  const keyValue = (k: string, cand: Fields | undefined, r: number): KeyPart => {
-    const s = scopeOf(k, cand);
+  const declared = keyNames.map((k) => m.scopeOf.get(k));
+  const scopeOf = (i: number, cand: Fields | undefined): Scope => {
+    const k = keyNames[i];
+    return declared[i] ?? (cand ? (k in cand ? 'candidate' : k in ctx ? 'context' : k in user ? 'user' : 'candidate') : k in ctx ? 'context' : 'user');
+  };
+  const keyValue = (i: number, cand: Fields | undefined, r: number): KeyPart => {
+    const s = scopeOf(i, cand);
+    const k = keyNames[i];
     const v = s === 'candidate' ? cand?.[k] : (s === 'user' ? user : ctx)[k];
     return isKeyPart(v) ? v : invalidKey(v, s === 'candidate' ? `candidates[${r}].${k}` : `${s}.${k}`);
   };
-  if (keyNames.every((k) => scopeOf(k, n > 0 ? cands[0] : undefined) !== 'candidate')) {
-    const key = keyNames.map((k) => keyValue(k, undefined, 0));
-    return { shared: true, keys: [key], cacheKeys: [cacheKeyOf(key)], slotOf: EMPTY_SLOTS, rows: [undefined], failed: [undefined] };
+  if (keyNames.every((_, i) => scopeOf(i, n > 0 ? cands[0] : undefined) !== 'candidate')) {
+    const key = keyNames.map((_, i) => keyValue(i, undefined, 0));
+    const single = key.length === 1;
+    return { shared: true, cacheKeys: [single ? key[0] : encodeEntityKey(key)], parts: single ? undefined : [key], slotOf: EMPTY_SLOTS, rows: [undefined], failed: [undefined] };
   }
   const slotOf = new Int32Array(n);
-  const keys: KeyPart[][] = [];
   const cacheKeys: KeyPart[] = [];
   const seen = new Map<KeyPart, number>();
   if (keyNames.length === 1) {
-    // One join key (ads, advertisers): deduplicate on the value itself, no key string to build.
-    const k = keyNames[0];
+    // One join key (ads, advertisers): deduplicate on the value itself, no key string or array to build.
     for (let r = 0; r < n; r++) {
-      const v = keyValue(k, cands[r], r);
+      const v = keyValue(0, cands[r], r);
       let slot = seen.get(v);
       if (slot === undefined) {
-        seen.set(v, (slot = keys.length));
-        keys.push([v]);
+        seen.set(v, (slot = cacheKeys.length));
         cacheKeys.push(v);
       }
       slotOf[r] = slot;
     }
-  } else {
-    // One scratch key, copied only for entities not seen yet (most candidates share a category…).
-    const scratch = new Array<KeyPart>(keyNames.length);
-    for (let r = 0; r < n; r++) {
-      for (let i = 0; i < keyNames.length; i++) scratch[i] = keyValue(keyNames[i], cands[r], r);
-      const s = encodeEntityKey(scratch);
-      let slot = seen.get(s);
-      if (slot === undefined) {
-        seen.set(s, (slot = keys.length));
-        keys.push(scratch.slice());
-        cacheKeys.push(s);
-      }
-      slotOf[r] = slot;
-    }
+    return { shared: false, cacheKeys, parts: undefined, slotOf, rows: new Array(cacheKeys.length), failed: new Array(cacheKeys.length) };
   }
-  return { shared: false, keys, cacheKeys, slotOf, rows: new Array(keys.length), failed: new Array(keys.length) };
+  // One scratch key, copied only for entities not seen yet (most candidates share a category…).
+  const parts: KeyPart[][] = [];
+  const scratch = new Array<KeyPart>(keyNames.length);
+  for (let r = 0; r < n; r++) {
+    for (let i = 0; i < keyNames.length; i++) scratch[i] = keyValue(i, cands[r], r);
+    const s = encodeEntityKey(scratch);
+    let slot = seen.get(s);
+    if (slot === undefined) {
+      seen.set(s, (slot = cacheKeys.length));
+      parts.push(scratch.slice());
+      cacheKeys.push(s);
+    }
+    slotOf[r] = slot;
+  }
+  return { shared: false, cacheKeys, parts, slotOf, rows: new Array(cacheKeys.length), failed: new Array(cacheKeys.length) };
 }
 
-/** The entity-cache key of an entity: the value itself for one join key, the encoded key otherwise. */
-function cacheKeyOf(key: KeyPart[]): KeyPart {
-  return key.length === 1 ? key[0] : encodeEntityKey(key);
+/** An entity's join-key values. */
+function entityOf(e: ViewEntities, k: number): KeyPart[] {
+  return e.parts ? e.parts[k] : [e.cacheKeys[k]];
 }
 
 const EMPTY_SLOTS = new Int32Array(0);
+
+/** Resolutions of fresh cached rows (a row belongs to one view; it leaves the map with the cache entry). */
+const freshlyResolved = new WeakMap<FeatureRow, ResolvedFeatures>();
+
+function remember(row: FeatureRow, resolved: ResolvedFeatures): ResolvedFeatures {
+  freshlyResolved.set(row, resolved);
+  return resolved;
+}
 
 function reportDefaults(
   out: DefaultedFeatures[],
@@ -510,11 +544,47 @@ function takeBuffers(m: LoadedModel, rows: number, width: number): Buffers {
   return buf;
 }
 
-/** Copies a field group's slots into row `base` of the full vectors. */
-function scatter(slots: Int32Array, fromIndices: Int32Array, fromValues: Float32Array, indices: Int32Array, values: Float32Array, base: number): void {
+/** Copies entry `k` of a field group's slots into row `base` of the full vectors. */
+function scatter(slots: Int32Array, fromIndices: Int32Array, fromValues: Float32Array, indices: Int32Array, values: Float32Array, base: number, k: number): void {
+  const from = k * slots.length;
   for (let j = 0; j < slots.length; j++) {
-    indices[base + slots[j]] = fromIndices[j];
-    values[base + slots[j]] = fromValues[j];
+    indices[base + slots[j]] = fromIndices[from + j];
+    values[base + slots[j]] = fromValues[from + j];
   }
+}
+
+/** Slots of a view's entity-level fields, resolved per entity (memoised per stable resolution). */
+interface EntitySlots {
+  indices: Int32Array;
+  values: Float32Array;
+}
+
+const entitySlotMemo = new WeakMap<ResolvedFeatures, EntitySlots>();
+
+function entityVectors(
+  view: ViewPlan,
+  group: FieldGroup,
+  resolved: ReadonlyArray<ReadonlyArray<number | null>>,
+  stable: ReadonlyArray<ResolvedFeatures | undefined>,
+): EntitySlots[] {
+  const g = group.slots.length;
+  const out = new Array<EntitySlots>(resolved.length);
+  let row: Record<string, unknown> | undefined;
+  for (let k = 0; k < resolved.length; k++) {
+    const key = stable[k];
+    const memo = key && entitySlotMemo.get(key);
+    if (memo) {
+      out[k] = memo;
+      continue;
+    }
+    row ??= {};
+    const values = resolved[k];
+    for (let j = 0; j < view.read.length; j++) row[view.columns[view.read[j]]] = values[view.read[j]];
+    const slots: EntitySlots = { indices: new Int32Array(g), values: new Float32Array(g) };
+    group.vectorizer.vectorize(row, slots.indices, slots.values, 0);
+    if (key) entitySlotMemo.set(key, slots);
+    out[k] = slots;
+  }
+  return out;
 }
 

@@ -10,9 +10,13 @@ import {
   pointerKey,
   resolveFeatures,
   StoreError,
+  UpstashStore,
   type FeatureViewSpec,
   type OnlineStoreCore,
 } from '@lockstep/sdk';
+import { ValkeyStore } from '@lockstep/sdk/node';
+import { Redis as Upstash } from '@upstash/redis';
+import { Redis as Valkey } from 'iovalkey';
 import { STORE_LEGS, openStoreLeg, startStoreServers, type StoreLeg, type StoreServers } from './support/online-stores.ts';
 import { requireBinary } from './support/redis-server.ts';
 
@@ -287,5 +291,28 @@ describe.each(legs)('online store contract: %s', (leg: StoreLeg) => {
     // Nothing was written: the pointer key is the only thing a failed write could have touched, and it is absent.
     const [pointer] = await store.transport.send([['GET', pointerKey(project)]]);
     expect(pointer).toBeNull();
+  });
+});
+
+describe.skipIf(!haveRedis)('stores over clients configured by the application', () => {
+  it('UpstashStore over an @upstash/redis client (auto-pipelining, JSON deserialisation on) and ValkeyStore over an iovalkey client with auto-pipelining', async () => {
+    const upstash = new Upstash({ url: servers!.gateway.url, token: servers!.token, retry: false, enableTelemetry: false });
+    const valkey = new Valkey(servers!.redis.url, { enableAutoPipelining: true });
+    const project = freshProject('configured');
+    const t = Date.now();
+    const writer = new ValkeyStore({ redis: valkey });
+    const reader = new UpstashStore({ redis: upstash });
+    try {
+      const version = await writer.allocateVersion(project);
+      await writer.writeRows(userStats, [{ entity: [1], eventTimeMs: t, values: [0.5, 2] }], { project, version });
+      await writer.publish([{ view: userStats, version, watermark: { version, asOfMs: t } }], { project });
+      // The client would have parsed the stored JSON into an array; the store reads the text and decodes it itself.
+      expect(await reader.readRows([{ view: userStats, entities: [[1], [2]] }], { project })).toEqual([[{ eventTimeMs: t, values: [0.5, 2] }, undefined]]);
+      expect(await writer.readRows([{ view: userStats, entities: [[1]] }], { project })).toEqual([[{ eventTimeMs: t, values: [0.5, 2] }]]);
+    } finally {
+      await writer.close(); // does not close a client it did not open
+      expect(valkey.status).toBe('ready');
+      valkey.disconnect();
+    }
   });
 });

@@ -5,3 +5,4 @@ export * from './repo/index.ts';
 export * from './engine/index.ts';
 export * from './generator/index.ts';
 export * from './materialize/index.ts';
+export * from './train/index.ts';

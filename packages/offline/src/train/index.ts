@@ -5,6 +5,7 @@
  * See docs/training.md and docs/bundle-format.md.
  */
 export * from './batch-source.ts';
+export * from './cached-source.ts';
 export * from './duckdb-source.ts';
 export * from './ftrl.ts';
 export * from './logistic-regression.ts';
@@ -23,3 +24,4 @@ export * from '../export/onnx-model.ts';
 export * from '../export/bundle-writer.ts';
 export * from '../export/feature-snapshot.ts';
 export { codeVersion } from '../export/code-version.ts';
+export * from './tracked-training.ts';

@@ -13,6 +13,8 @@ import { createScorer } from '@lockstep/sdk/node';
 import { scoreFixture, type ScoreFixture } from './support/score-fixture.ts';
 
 let fx: ScoreFixture;
+/** What the HTTP server serves under /bundles/ads-ctr/ (a test swaps it to publish another bundle). */
+let served: Map<string, Uint8Array>;
 let dir: string;
 let server: Server;
 let base: string;
@@ -22,6 +24,7 @@ const store = new MemoryStore();
 beforeAll(async () => {
   fx = await scoreFixture({ family: 'lr', users: 10, ads: 50, advertisers: 5, categories: 4, candidates: 10 });
   await fx.fill(store);
+  served = fx.bundle;
   dir = mkdtempSync(join(tmpdir(), 'lockstep-bundle-'));
   for (const [name, bytes] of fx.bundle) writeFileSync(join(dir, name), bytes);
   // A feature snapshot listed in the manifest would be large: scoring must not read it. The manifest here does
@@ -29,7 +32,7 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     const name = (req.url ?? '/').replace(/^\/bundles\/ads-ctr\//, '');
     requested.push(name);
-    const bytes = fx.bundle.get(name);
+    const bytes = served.get(name);
     if (!bytes) return void res.writeHead(404).end();
     res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(bytes);
   });
@@ -100,5 +103,41 @@ describe('bundle sources', () => {
     expect(info.id).not.toBe(before);
     expect(scorer.model.id).toBe(await sha256Hex(other.bundle.get('manifest.json')!));
     rmSync(dir2, { recursive: true, force: true });
+  });
+
+  it('watches a URL and swaps when the published bundle changes, refusing a damaged one', async () => {
+    served = fx.bundle;
+    const scorer = await createScorer({ bundle: base, store });
+    const swaps: string[] = [];
+    const errors: unknown[] = [];
+    const watch = scorer.watch({ source: base, intervalMs: 3_600_000, onSwap: (i) => swaps.push(i.id), onError: (e) => errors.push(e) });
+    try {
+      requested.length = 0;
+      expect(await watch.check()).toBeUndefined();
+      expect(requested).toEqual(['manifest.json']);
+
+      const next = await scoreFixture({ family: 'lr', users: 10, ads: 50, advertisers: 5, categories: 4, candidates: 10, seed: 13 });
+      served = next.bundle;
+      const info = await watch.check();
+      expect(info?.id).toBe(await sha256Hex(next.bundle.get('manifest.json')!));
+      expect(scorer.model.id).toBe(info!.id);
+      expect(swaps).toEqual([info!.id]);
+
+      const damaged = new Map(next.bundle);
+      const manifest = JSON.parse(new TextDecoder().decode(damaged.get('manifest.json'))) as { createdAt: string };
+      manifest.createdAt = '2030-01-01T00:00:00.000Z';
+      damaged.set('manifest.json', new TextEncoder().encode(JSON.stringify(manifest)));
+      const model = damaged.get('model.onnx')!.slice();
+      model[model.length - 1] ^= 1;
+      damaged.set('model.onnx', model);
+      served = damaged;
+      expect(await watch.check()).toBeUndefined();
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatchObject({ code: 'CHECKSUM_MISMATCH' });
+      expect(scorer.model.id).toBe(info!.id);
+    } finally {
+      watch.stop();
+      served = fx.bundle;
+    }
   });
 });

@@ -9,7 +9,8 @@
  * A store outage or a missed deadline never throws (unless `strict`): the affected features take their training
  * defaults and the result lists them with the reason. Bad requests throw an InputError naming the field.
  */
-import { EngineError, LockstepError, StoreError } from '../errors.ts';
+import { BundleError, EngineError, LockstepError, StoreError } from '../errors.ts';
+import { MANIFEST_FILE, sha256Hex } from '../bundle/verify.ts';
 import type { EngineBackend } from '../engine/types.ts';
 import type { FeatureRow, KeyPart } from '../online-format.ts';
 import { encodeEntityKey } from '../online-format.ts';
@@ -84,6 +85,28 @@ export interface CreateScorerOptions {
   loadBundle?: (bundle: ScorerBundle) => Promise<LoadedBundle>;
 }
 
+export interface WatchOptions {
+  /**
+   * Where the serving bundle is published: a URL (each check fetches only manifest.json and compares its
+   * checksum with the current model's), or a function returning the bundle to serve (undefined: no change), e.g.
+   * one that resolves a registry alias to a bundle folder.
+   */
+  source: string | URL | (() => Promise<ScorerBundle | undefined>);
+  /** How often to check (ms). @default 30000 */
+  intervalMs?: number;
+  /** Called after each swap. */
+  onSwap?: (info: ModelInfo) => void;
+  /** Called when a check fails or a new bundle is refused (the current model keeps serving). */
+  onError?: (error: unknown) => void;
+}
+
+/** A running watch. */
+export interface BundleWatch {
+  /** Checks now; resolves to the new model's info after a swap, undefined otherwise. */
+  check(): Promise<ModelInfo | undefined>;
+  stop(): void;
+}
+
 /** A loaded scorer. Safe to share across concurrent requests. */
 export interface Scorer {
   /** The model currently answering. */
@@ -99,6 +122,11 @@ export interface Scorer {
   swap(bundle: ScorerBundle): Promise<ModelInfo>;
   /** The entity cache (undefined when off): size, hit and miss counts, and `clear()`. */
   readonly cache: EntityCache | undefined;
+  /**
+   * Follows a bundle source and swaps whenever it changes (e.g. when a registry alias such as `champion` moves).
+   * A bundle that fails to load or verify is refused (reported to `onError`) and the current model keeps serving.
+   */
+  watch(options: WatchOptions): BundleWatch;
   /** Opens the store connection and loads its publication pointer, so the first request does not pay for it. */
   warmup(): Promise<void>;
   /** Frees the engine. The store is the caller's to close. */
@@ -115,13 +143,13 @@ export async function createScorer(options: CreateScorerOptions): Promise<Scorer
       ? (view) => cacheConfig.views!.includes(view.name)
       : cacheCandidateViews;
   const cache = cacheConfig ? new EntityCache(cacheConfig) : undefined;
-  const compile = async (b: ScorerBundle) => {
-    const model = await loadModel(await load(b), { backends: options.engines }, policy);
+  const build = async (bundle: LoadedBundle) => {
+    const model = await loadModel(bundle, { backends: options.engines }, policy);
     for (const v of model.views) if (v.cached && cache) v.cache = cache.partition(v.cacheId);
     return model;
   };
-  const model = await compile(options.bundle);
-  return new ScorerImpl(options, model, compile, cache);
+  const model = await build(await load(options.bundle));
+  return new ScorerImpl(options, model, load, build, cache);
 }
 
 const NO_CONTEXT: Fields = Object.freeze({});
@@ -149,18 +177,28 @@ class ScorerImpl implements Scorer {
   readonly #strict: boolean;
   readonly #maxCandidates: number;
   readonly #now: () => number;
-  readonly #compile: (b: ScorerBundle) => Promise<LoadedModel>;
+  readonly #load: (b: ScorerBundle) => Promise<LoadedBundle>;
+  readonly #build: (b: LoadedBundle) => Promise<LoadedModel>;
+  readonly #fetch: typeof fetch | undefined;
   #current: LoadedModel;
   #swaps: Promise<unknown> = Promise.resolve();
   #closed = false;
 
-  constructor(options: CreateScorerOptions, model: LoadedModel, compile: (b: ScorerBundle) => Promise<LoadedModel>, cache: EntityCache | undefined) {
+  constructor(
+    options: CreateScorerOptions,
+    model: LoadedModel,
+    load: (b: ScorerBundle) => Promise<LoadedBundle>,
+    build: (b: LoadedBundle) => Promise<LoadedModel>,
+    cache: EntityCache | undefined,
+  ) {
     this.#store = options.store;
     this.#deadlineMs = options.deadlineMs ?? 5;
     this.#strict = options.strict ?? false;
     this.#maxCandidates = options.maxCandidates ?? 1000;
     this.#now = options.now ?? Date.now;
-    this.#compile = compile;
+    this.#load = load;
+    this.#build = build;
+    this.#fetch = options.fetch;
     this.#current = model;
     this.cache = cache;
   }
@@ -414,7 +452,10 @@ class ScorerImpl implements Scorer {
     // Swaps run one at a time, in call order: the last swap called is the model left serving.
     const next = this.#swaps.then(async () => {
       if (this.#closed) throw new EngineError('the scorer is closed');
-      const model = await this.#compile(bundle);
+      const loaded = await this.#load(bundle);
+      // The same bundle again (an alias that did not move): nothing to do.
+      if (loaded.id === this.#current.info.id) return this.#current.info;
+      const model = await this.#build(loaded);
       const previous = this.#current;
       this.#current = model;
       previous.retired = true;
@@ -423,6 +464,38 @@ class ScorerImpl implements Scorer {
     });
     this.#swaps = next.catch(() => {});
     return next;
+  }
+
+  watch(options: WatchOptions): BundleWatch {
+    const source = options.source;
+    const check = async (): Promise<ModelInfo | undefined> => {
+      try {
+        let bundle: ScorerBundle | undefined;
+        if (typeof source === 'function') bundle = await source();
+        else {
+          // Only manifest.json is fetched to see whether the bundle changed; the model follows only if it did.
+          const url = String(source);
+          const manifestUrl = url.endsWith('/') ? `${url}${MANIFEST_FILE}` : url;
+          const res = await (this.#fetch ?? globalThis.fetch)(manifestUrl);
+          if (!res.ok) throw new BundleError('BUNDLE_INVALID', `fetching ${manifestUrl} answered ${res.status}`);
+          if ((await sha256Hex(new Uint8Array(await res.arrayBuffer()))) !== this.#current.info.id) bundle = url;
+        }
+        if (bundle === undefined) return undefined;
+        const before = this.#current.info.id;
+        const info = await this.swap(bundle);
+        if (info.id === before) return undefined;
+        options.onSwap?.(info);
+        return info;
+      } catch (err) {
+        // A bundle that cannot be fetched or fails verification is refused; the current model keeps serving.
+        options.onError?.(err);
+        return undefined;
+      }
+    };
+    const timer = setInterval(() => void check(), options.intervalMs ?? 30_000);
+    // In Node, a watch alone must not keep the process alive.
+    (timer as { unref?: () => void }).unref?.();
+    return { check, stop: () => clearInterval(timer) };
   }
 
   async warmup(): Promise<void> {

@@ -7,3 +7,4 @@ export { createScorer, type BundleWatch, type CreateScorerOptions, type EntityCa
 export { loadBundle, scoringFiles, type BundleCache, type LoadBundleOptions, type LoadedBundle, type ScorerBundle } from './bundle-loader.ts';
 export { EntityCache, type EntityCacheOptions } from './entity-cache.ts';
 export { rankCandidates, type RankInput } from './rank.ts';
+export { requestTypesSource, type FieldValue, type RequestOf } from './request-types.ts';

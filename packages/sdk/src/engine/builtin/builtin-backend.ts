@@ -68,6 +68,14 @@ export function loadBuiltin(m: EngineModel, options: BuiltinOptions = {}): Model
     }
   }
 
+  return engineOf(kernel, width, mode);
+}
+
+/**
+ * The engine around a kernel. Built apart from the loader's scope so that a fused engine does not keep the decoded
+ * graph (its initializers can be tens of MB) alive.
+ */
+function engineOf(kernel: Kernel, width: number, mode: string): ModelEngine {
   const run = (indices: Int32Array, values: Float32Array, rows: number, out: Float32Array) => {
     if (indices.length < rows * width || values.length < rows * width || out.length < rows) {
       throw new EngineError(`run(${rows} rows) needs ${rows * width} indices and values and ${rows} outputs`);

@@ -202,6 +202,14 @@ function lrKernel(w: Float32Array, b: number, width: number): Kernel {
 
 function fmKernel(w: Float32Array, b: number, v: Float32Array, k: number, c: number, width: number): Kernel {
   const d = w.length;
+  // w and v interleaved per index ([w_i, v_i0 … v_ik−1]): one random memory access per slot instead of two. With
+  // tables of tens of MB, the kernel is bound by those accesses (TLB and cache misses), not by arithmetic.
+  const stride = k + 1;
+  const wv = new Float32Array(d * stride);
+  for (let i = 0; i < d; i++) {
+    wv[i * stride] = w[i];
+    wv.set(v.subarray(i * k, (i + 1) * k), i * stride + 1);
+  }
   const s = new Float64Array(k);
   const q = new Float64Array(k);
   return (indices, values, rows, out) => {
@@ -214,9 +222,10 @@ function fmKernel(w: Float32Array, b: number, v: Float32Array, k: number, c: num
         if (i < 0) i += d;
         if (!(i >= 0 && i < d)) outOfRange(indices[j], d);
         const x = values[j];
-        lin += fround(w[i] * x);
-        for (let f = 0, o = i * k; f < k; f++) {
-          const t = fround(v[o + f] * x);
+        const o = i * stride;
+        lin += fround(wv[o] * x);
+        for (let f = 0; f < k; f++) {
+          const t = fround(wv[o + 1 + f] * x);
           s[f] += t;
           q[f] += fround(t * t);
         }

@@ -30,8 +30,8 @@ import { checkSources, sourceFingerprint, sourcePath } from './source-files.ts';
 import { INTERNAL, type SqlContext } from './sql/context.ts';
 import type { SqlDialect } from './sql/dialect.ts';
 import { duckdbDialect } from './sql/duckdb-dialect.ts';
-import { labelTimesQuery, trainingSpineQuery } from './sql/label-sql.ts';
-import { pointInTimeQuery, type PitViewInput } from './sql/pit-sql.ts';
+import { labelTimesQuery } from './sql/label-sql.ts';
+import { pointInTimeQuery, type PitQueryOptions, type PitViewInput } from './sql/pit-sql.ts';
 import { viewQuery } from './sql/view-sql.ts';
 import { toEpochMs, type TimeInput } from './time.ts';
 
@@ -70,8 +70,6 @@ export interface HistoricalFeaturesOptions {
   timestampField?: string;
   /** Per view, the spine columns holding its join keys, in joinKeys order. @default the join keys' own names */
   entityKeys?: Record<string, string[]>;
-  /** Output order: 'spine' keeps the spine's order; or a list of spine columns. @default 'spine' */
-  orderBy?: 'spine' | string[];
   onProgress?: ProgressListener;
 }
 
@@ -85,6 +83,8 @@ export interface TrainingSetOptions {
   out: string;
   /** Include every feature of the views the model reads, not only the ones its input uses. @default false */
   allFeatures?: boolean;
+  /** Rows per time chunk: bounds memory on large ranges. @default 2_000_000 */
+  chunkRows?: number;
   onProgress?: ProgressListener;
 }
 
@@ -93,7 +93,7 @@ export interface TrainingSetResult {
   rows: number;
   /** sha256 (hex) of the Parquet file. */
   digest: string;
-  /** Column names in file order: key, timestamp, request fields, label, features. */
+  /** Column names in file order: key, timestamp, request fields (and entity key fields), label, features. */
   columns: string[];
   /** The feature columns (`<view>__<feature>`). */
   features: string[];
@@ -194,16 +194,20 @@ export class FeatureStore {
     const refs = this.parseRefs(features);
     return new HistoricalFeaturesJob(this.executor, this.dialect, async () => {
       const relation = await this.spineRelation(spine);
-      return this.pitQuery(relation, refs, options);
+      return (await this.pitPlan(relation, refs, options))();
     });
   }
 
   /**
-   * Builds a model's training set: the labelled source's rows in [start, end) with the label, the model's request
-   * fields and its features as of each row, sorted by (timestamp, key), written to Parquet.
+   * Builds a model's training set: the labelled source's rows in [start, end) with their key, timestamp, the
+   * model's request fields, the label and its features as of each row, written to one Parquet file. Large ranges
+   * are processed in time chunks of about `chunkRows` rows (bounded memory); rows come chunk by chunk in time
+   * order and, within a chunk, in the source's order, so a source sorted by time gives a training set sorted by
+   * time, and the same inputs always give the same file.
    */
   async buildTrainingSet(options: TrainingSetOptions): Promise<TrainingSetResult> {
     const started = performance.now();
+    const d = this.dialect;
     const model = this.repo.models[options.model];
     if (!model) {
       throw new InputError(`unknown model "${options.model}" (models: ${Object.keys(this.repo.models).join(', ') || 'none'})`, 'model');
@@ -221,33 +225,65 @@ export class FeatureStore {
     const ts = this.repo.sources[lab.source].timestampField!;
     const keyFields = Object.values(model.entityKeys).flat();
     const columns = [...new Set([...model.requestFields.map((f) => f.name), ...keyFields])].filter((c) => c !== lab.key && c !== ts);
+    const spineColumns = [lab.key, ts, ...columns];
 
     await this.ensureLabelTimes(options.onProgress);
-    const spine = `(${trainingSpineQuery(this.sql, LABEL_TIMES, { startMs, endMs, columns })})`;
-    const spineColumns = [lab.key, ts, ...columns, lab.name];
-    const query = await this.pitQuery(spine, refs, {
-      timestampField: ts,
-      entityKeys: model.entityKeys,
-      orderBy: [ts, lab.key],
-      onProgress: options.onProgress,
-      spineColumns,
-    });
+    const source = this.sql.source(lab.source);
+    const plan = await this.pitPlan(source, refs, { timestampField: ts, entityKeys: model.entityKeys, spineColumns, onProgress: options.onProgress });
+    const inRange = (lo: number, hi: number) =>
+      `${d.ident(ts)} >= ${d.timestampFromMs(d.bigint(lo))} AND ${d.ident(ts)} < ${d.timestampFromMs(d.bigint(hi))}`;
+    const chunks = await this.timeChunks(source, ts, startMs, endMs, options.chunkRows ?? 2_000_000);
+
     const out = resolve(options.out);
     await mkdir(dirname(out), { recursive: true });
-    const rows = await step(options.onProgress, 'join', out, (onFraction) =>
-      this.executor.run(this.dialect.copyToParquet(query, out), onFraction), (n) => n);
+    const parts = chunks.length === 1 ? [out] : chunks.map((_, i) => `${out}.part-${String(i).padStart(4, '0')}-${process.pid}.parquet`);
+    let rows = 0;
+    try {
+      await step(options.onProgress, 'join', out, async (onFraction) => {
+        for (const [i, [lo, hi]] of chunks.entries()) {
+          const query = plan({
+            spineFilter: inRange(lo, hi),
+            timeBounds: { startMs: lo, endMs: hi },
+            label: { keyField: lab.key, labelTimes: LABEL_TIMES, name: lab.name },
+          });
+          rows += await this.executor.run(d.copyToParquet(query, parts[i]), (f) => onFraction((i + Math.max(0, f)) / chunks.length));
+        }
+      });
+      if (parts.length > 1) {
+        // One file for consumers: the parts, concatenated in order.
+        await step(options.onProgress, 'write', out, (onFraction) =>
+          this.executor.run(d.copyToParquet(`SELECT * FROM ${d.scanFiles(parts)}`, out), onFraction));
+      }
+    } finally {
+      if (parts.length > 1) await Promise.all(parts.map((p) => rm(p, { force: true })));
+    }
     const featureColumns = refs.flatMap((r) => r.features.map((f) => featureColumn(r.view.name, f.name)));
     return {
       path: out,
       rows,
       digest: await sha256File(out),
-      columns: [...spineColumns, ...featureColumns],
+      columns: [...spineColumns, lab.name, ...featureColumns],
       features: featureColumns,
       label: lab.name,
       start: new Date(startMs).toISOString(),
       end: new Date(endMs).toISOString(),
       seconds: (performance.now() - started) / 1000,
     };
+  }
+
+  /** Splits [start, end) into time ranges of about `chunkRows` rows each, at actual row times. */
+  private async timeChunks(source: string, ts: string, startMs: number, endMs: number, chunkRows: number): Promise<Array<[number, number]>> {
+    const d = this.dialect;
+    const t = d.epochMs(d.ident(ts));
+    const where = `WHERE ${t} >= ${startMs} AND ${t} < ${endMs}`;
+    const [{ n }] = await this.executor.rows<{ n: bigint | number }>(`SELECT count(*) AS n FROM ${source} ${where}`);
+    const k = Math.ceil(Number(n) / Math.max(1, chunkRows));
+    if (k <= 1) return [[startMs, endMs]];
+    const qs = Array.from({ length: k - 1 }, (_, i) => (i + 1) / k);
+    const [{ q }] = await this.executor.rows<{ q: Array<bigint | number> }>(`SELECT quantile_disc(${t}, [${qs.join(', ')}]) AS q FROM ${source} ${where}`);
+    const cuts = [...new Set(q.map(Number))].filter((c) => c > startMs && c < endMs).sort((a, b) => a - b);
+    const bounds = [startMs, ...cuts, endMs];
+    return bounds.slice(1).map((hi, i) => [bounds[i], hi] as [number, number]);
   }
 
   /**
@@ -304,11 +340,15 @@ export class FeatureStore {
     return this.dialect.ident(spine);
   }
 
-  private async pitQuery(
+  /**
+   * Checks the spine against the views, builds missing view tables, and returns a function giving the
+   * point-in-time query (for the whole spine, or a chunk of it).
+   */
+  private async pitPlan(
     spine: string,
     refs: FeatureRef[],
     options: HistoricalFeaturesOptions & { spineColumns?: string[] },
-  ): Promise<string> {
+  ): Promise<(chunk?: Pick<PitQueryOptions, 'spineFilter' | 'timeBounds' | 'label'>) => string> {
     let columns;
     try {
       columns = await this.executor.describe(spine);
@@ -336,13 +376,13 @@ export class FeatureStore {
 
     await this.buildViewsFor(refs.map((r) => r.view), options.onProgress);
     for (const input of inputs) input.table = this.dialect.scan(this.viewTablePath(input.view.name), 'parquet');
-    return pointInTimeQuery(this.sql, {
+    const base = {
       spine,
       spineColumns: options.spineColumns ?? names,
       spineTimeMs: this.dialect.epochMsOfType(this.dialect.ident(tsField), tsColumn!.type),
       views: inputs,
-      orderBy: options.orderBy,
-    });
+    };
+    return (chunk = {}) => pointInTimeQuery(this.sql, { ...base, ...chunk });
   }
 
   private async buildViewsFor(views: ResolvedView[], onProgress?: ProgressListener): Promise<void> {

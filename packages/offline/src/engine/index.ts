@@ -14,6 +14,6 @@ export type { SqlDialect, AsofJoin } from './sql/dialect.ts';
 export { duckdbDialect } from './sql/duckdb-dialect.ts';
 export { INTERNAL, tickOf, type SqlContext } from './sql/context.ts';
 export { viewQuery, EVENT_TIME } from './sql/view-sql.ts';
-export { labelTimesQuery, trainingSpineQuery, LABEL_KEY, LABEL_TIME } from './sql/label-sql.ts';
-export { pointInTimeQuery, SPINE_ROW, SPINE_TIME, type PitQueryOptions, type PitViewInput } from './sql/pit-sql.ts';
+export { labelTimesQuery, LABEL_KEY, LABEL_TIME } from './sql/label-sql.ts';
+export { pointInTimeQuery, SPINE_ROW, SPINE_TIME, type PitLabel, type PitQueryOptions, type PitViewInput } from './sql/pit-sql.ts';
 export { latestQuery } from './sql/latest-sql.ts';

@@ -124,7 +124,7 @@ describe.each([1, 2, 3])('engine vs oracle (seed %i)', (seed) => {
     expect(out.some((r) => typeof r.toJSON()['u__bid_mean_all'] === 'number')).toBe(true);
   });
 
-  it('buildTrainingSet: labels, request fields and features equal the oracle, sorted by (ts, key), stable digest', async () => {
+  it('buildTrainingSet: labels, request fields and features equal the oracle; chunked or not, the same rows; stable digest', async () => {
     const start = T0 + 2 * HOUR;
     const end = T0 + 20 * HOUR;
     const out = join(dir, 'train.parquet');
@@ -132,29 +132,40 @@ describe.each([1, 2, 3])('engine vs oracle (seed %i)', (seed) => {
     const again = await fs.buildTrainingSet({ model: 'm', start: new Date(start), end: new Date(end).toISOString(), out: join(dir, 'again.parquet') });
     expect(again.digest).toBe(result.digest);
     expect(result.digest).toMatch(/^[0-9a-f]{64}$/);
+    // Small chunks: several time ranges, each joined on its own, concatenated in time order.
+    const chunked = await fs.buildTrainingSet({ model: 'm', start, end, out: join(dir, 'chunked.parquet'), chunkRows: 37 });
+    const chunkedAgain = await fs.buildTrainingSet({ model: 'm', start, end, out: join(dir, 'chunked2.parquet'), chunkRows: 37 });
+    expect(chunkedAgain.digest).toBe(chunked.digest);
 
-    const inRange = log.impressions
-      .filter((i) => i.ts >= start && i.ts < end)
-      .sort((x, y) => x.ts - y.ts || x.impression_id - y.impression_id);
+    const inRange = log.impressions.filter((i) => i.ts >= start && i.ts < end);
     expect(result.rows).toBe(inRange.length);
+    expect(chunked.rows).toBe(inRange.length);
     expect(result.features).toEqual(['u__ctr_3h', 'u__seen_3h', 'a__n_2h', 'uc__ctr_1d']);
     expect(result.columns).toEqual(['impression_id', 'ts', 'device', 'user_id', 'ad_id', 'ad_category', 'label', ...result.features]);
 
     const db = await DuckDBExecutor.open({ threads: 1 });
     const table = await db.arrow(`SELECT * FROM read_parquet('${out}')`);
+    const chunkedRows = (await db.arrow(`SELECT * FROM read_parquet('${join(dir, 'chunked.parquet')}')`)).toArray().map((r) => r.toJSON());
     db.close();
     expect(table.schema.fields.map((f) => f.name)).toEqual(result.columns);
+    const rows = table.toArray().map((r) => r.toJSON() as Record<string, unknown>);
+    const byId = (a: Record<string, unknown>, b: Record<string, unknown>) => Number(a.impression_id) - Number(b.impression_id);
+    expect([...chunkedRows].sort(byId)).toEqual([...rows].sort(byId));
+    // Chunks come in time order: the chunked file's times only go down within a chunk, never across ranges.
+    const chunkTimes = chunkedRows.map((r) => Number(r.ts));
+    expect(Math.max(...chunkTimes.slice(0, 30))).toBeLessThanOrEqual(Math.min(...chunkTimes.slice(-30)));
+
+    const byImpression = new Map(inRange.map((i) => [i.impression_id, i]));
     const problems: string[] = [];
-    table.toArray().forEach((r, i) => {
-      const got = r.toJSON() as Record<string, unknown>;
-      const imp = inRange[i];
-      expect([got.impression_id, got.ts, got.user_id, got.device]).toEqual([imp.impression_id, imp.ts, imp.user_id, imp.device]);
+    for (const got of rows) {
+      const imp = byImpression.get(Number(got.impression_id))!;
+      expect([got.ts, got.user_id, got.device, got.ad_category]).toEqual([imp.ts, imp.user_id, imp.device, imp.ad_category]);
       expect(got.label).toBe(events.labels.get(imp.impression_id));
       const want = expectedFeatures(repo, events, { ts: imp.ts, user_id: imp.user_id, ad_id: imp.ad_id, category: imp.ad_category });
       diff(got, Object.fromEntries(result.features.map((c) => [c, want[c]])), `impression ${imp.impression_id}`, problems);
-    });
+    }
     expect(problems.slice(0, 20)).toEqual([]);
-    expect(table.toArray().some((r) => r.toJSON().label === 1)).toBe(true);
+    expect(rows.some((r) => r.label === 1)).toBe(true);
   });
 
   it('latestFeatures: per entity the row with the greatest event_time <= asOf', async () => {

@@ -17,6 +17,8 @@ export interface SqlDialect {
   bigint(value: number): string;
   /** A relation expression reading a file (or glob) of the given format. */
   scan(path: string, format: 'parquet' | 'csv'): string;
+  /** A relation expression reading several Parquet files as one, in the given order. */
+  scanFiles(paths: string[]): string;
   /** Epoch milliseconds (BIGINT) of a timestamp expression. */
   epochMs(timestamp: string): string;
   /** A TIMESTAMP from an epoch-millisecond BIGINT expression. */
@@ -31,6 +33,13 @@ export interface SqlDialect {
    * greatest `rightTime` ≤ `leftTime` among rows with equal keys (NULLs when there is none).
    */
   asofLeftJoin(join: AsofJoin): string;
+  /** An expression that fails the query with `message` when evaluated. */
+  raiseError(message: string): string;
+  /**
+   * A FROM clause pairing the i-th row of `left` with the i-th row of `right` (both relations in a defined order),
+   * aliased `w` and `n`. Engines without positional joins join on `rowColumn`, present in both.
+   */
+  positionalJoin(left: string, right: string, rowColumn: string): string;
   /** A statement writing a query's result to a Parquet file. */
   copyToParquet(query: string, path: string): string;
 }

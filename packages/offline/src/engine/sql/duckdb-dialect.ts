@@ -18,6 +18,7 @@ export const duckdbDialect: SqlDialect = {
     const p = duckdbDialect.string(path);
     return format === 'csv' ? `read_csv(${p}, header = true, auto_detect = true)` : `read_parquet(${p})`;
   },
+  scanFiles: (paths) => `read_parquet([${paths.map((p) => duckdbDialect.string(p)).join(', ')}])`,
   epochMs: (timestamp) => `epoch_ms(${timestamp})`,
   timestampFromMs: (ms) => `epoch_ms(${ms})`,
   epochMsOfType(column, typeName) {
@@ -33,6 +34,8 @@ export const duckdbDialect: SqlDialect = {
     const on = [...j.keys.map(([l, r]) => `${l} = ${r}`), `${j.leftTime} >= ${j.rightTime}`].join(' AND ');
     return `SELECT ${j.select.join(', ')} FROM ${j.left} AS ${j.leftAlias} ASOF LEFT JOIN ${j.right} AS ${j.rightAlias} ON ${on}`;
   },
+  raiseError: (message) => `error(${duckdbDialect.string(message)})`,
+  positionalJoin: (left, right) => `${left} AS w POSITIONAL JOIN ${right} AS n`,
   copyToParquet: (query, path) =>
     `COPY (${query}) TO ${duckdbDialect.string(path)} (FORMAT parquet, COMPRESSION zstd)`,
 };

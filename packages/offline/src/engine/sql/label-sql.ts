@@ -27,28 +27,3 @@ export function labelTimesQuery(ctx: SqlContext): string {
     `GROUP BY e.${LABEL_KEY}`,
   ].join('\n');
 }
-
-export interface TrainingSpineOptions {
-  /** Rows with start ≤ time < end (epoch ms). */
-  startMs: number;
-  endMs: number;
-  /** Columns of the labelled source to keep besides its key and timestamp (request fields, entity key fields). */
-  columns: string[];
-}
-
-/**
- * The spine of a training set: labelled rows in [start, end) with their key, timestamp, the given columns and the
- * label (INTEGER 0/1). `labelTimes` names a relation holding {@link labelTimesQuery}'s result.
- */
-export function trainingSpineQuery(ctx: SqlContext, labelTimes: string, opts: TrainingSpineOptions): string {
-  const { dialect: d, repo } = ctx;
-  const lab = repo.labels;
-  const ts = repo.sources[lab.source].timestampField!;
-  const keep = [lab.key, ts, ...opts.columns.filter((c) => c !== lab.key && c !== ts)];
-  return [
-    `SELECT ${keep.map((c) => `r.${d.ident(c)}`).join(', ')},`,
-    `  CAST(CASE WHEN l.${LABEL_TIME} IS NULL THEN 0 ELSE 1 END AS INTEGER) AS ${d.ident(lab.name)}`,
-    `FROM ${ctx.source(lab.source)} AS r LEFT JOIN ${labelTimes} AS l ON r.${d.ident(lab.key)} = l.${LABEL_KEY}`,
-    `WHERE r.${d.ident(ts)} >= ${d.timestampFromMs(d.bigint(opts.startMs))} AND r.${d.ident(ts)} < ${d.timestampFromMs(d.bigint(opts.endMs))}`,
-  ].join('\n');
-}

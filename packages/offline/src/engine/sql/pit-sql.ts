@@ -2,13 +2,20 @@
  * The point-in-time join: for each spine row at time t and each view, the view row with the greatest event time
  * T ≤ t − lag for the row's entity; its values are used only when t − T < ttl (the SDK's isFresh), otherwise, or
  * when there is no such row or the value is null, the feature's default.
+ *
+ * Shape of the query, chosen so wide rows (strings, many columns) are never sorted or hashed:
+ *   narrow: (row number, time, join keys) of the spine → one as-of join per view, each adding that view's event
+ *           time and features → (optionally the label, by key) → sorted by row number;
+ *   wide:   the spine's own columns, scanned again in the same order with the same row numbers;
+ *   output: wide POSITIONAL JOIN narrow, checked row by row (a misalignment raises an error, never wrong data).
  */
 import { featureColumn } from '@lockstep/sdk';
 import type { ResolvedFeature, ResolvedView } from '../../repo/index.ts';
 import { INTERNAL, type SqlContext } from './context.ts';
+import { LABEL_KEY, LABEL_TIME } from './label-sql.ts';
 import { EVENT_TIME } from './view-sql.ts';
 
-/** The spine's time in epoch ms and its original row order, added to the spine relation. */
+/** The spine's time in epoch ms and its row number, added to the spine relation. */
 export const SPINE_TIME = `${INTERNAL}t`;
 export const SPINE_ROW = `${INTERNAL}row`;
 
@@ -22,32 +29,48 @@ export interface PitViewInput {
   keyFields: string[];
 }
 
+export interface PitLabel {
+  /** The spine column holding the labelled key. */
+  keyField: string;
+  /** A relation holding labelTimesQuery's result. */
+  labelTimes: string;
+  /** The label column's name (INTEGER 0/1), output after the spine columns. */
+  name: string;
+}
+
 export interface PitQueryOptions {
-  /** A relation expression for the spine. */
+  /** A relation expression for the spine: a scan or a table, read twice in the same order. */
   spine: string;
   /** The spine columns to output, in order (all of them, usually). */
   spineColumns: string[];
   /** SQL giving the spine row's time in epoch ms (BIGINT), over the spine's columns. */
   spineTimeMs: string;
-  views: PitViewInput[];
+  /** A SQL condition on the spine's columns restricting the rows (a time chunk). */
+  spineFilter?: string;
   /**
-   * Output order: 'spine' keeps the spine's row order; a list of spine columns sorts by them (ties in spine order).
-   * @default 'spine'
+   * Only spine rows with time in [startMs, endMs) are present: view rows that cannot matter to them (older than
+   * startMs − ttl, or later than endMs − lag) are skipped, so a chunk reads only its part of each view.
    */
-  orderBy?: 'spine' | string[];
+  timeBounds?: { startMs: number; endMs: number };
+  views: PitViewInput[];
+  /** Adds the label (by the spine's key, from label times), for training sets. */
+  label?: PitLabel;
 }
 
 /**
- * The point-in-time join as one SELECT: the spine's columns, then `<view>__<feature>` for each requested feature,
- * as DOUBLE. Views are joined one after the other, each an as-of join on (keys, time) against the view's rows
- * shifted by the lag: a row computed at T is available from T + lag, so `t ≥ T + lag` ⇔ `T ≤ t − lag`.
+ * The point-in-time join as one SELECT: the spine's columns in the spine's order, the label if asked, then
+ * `<view>__<feature>` for each requested feature, as DOUBLE.
  */
 export function pointInTimeQuery(ctx: SqlContext, opts: PitQueryOptions): string {
   const d = ctx.dialect;
+  const where = opts.spineFilter ? ` WHERE ${opts.spineFilter}` : '';
+  const numbered = `SELECT *, row_number() OVER () AS ${SPINE_ROW} FROM ${opts.spine}${where}`;
+
+  // Narrow side: row number, time and every key field, then one as-of join per view.
+  const keyFields = [...new Set(opts.views.flatMap((v) => v.keyFields).concat(opts.label ? [opts.label.keyField] : []))];
   const ctes: string[] = [
-    `${INTERNAL}j0 AS (SELECT *, ${opts.spineTimeMs} AS ${SPINE_TIME}, row_number() OVER () AS ${SPINE_ROW} FROM ${opts.spine})`,
+    `${INTERNAL}j0 AS (SELECT ${SPINE_ROW}, ${opts.spineTimeMs} AS ${SPINE_TIME}, ${keyFields.map((k) => d.ident(k)).join(', ')} FROM (${numbered}))`,
   ];
-  const carried: string[] = []; // internal columns added by earlier joins
   const finals: string[] = [];
   opts.views.forEach((input, i) => {
     const { view } = input;
@@ -55,10 +78,14 @@ export function pointInTimeQuery(ctx: SqlContext, opts: PitQueryOptions): string
     const et = `${INTERNAL}et${i}`;
     const avail = `${INTERNAL}avail`;
     const cols = input.features.map((f) => ({ f, alias: `${INTERNAL}f${i}_${f.name}` }));
+    const bounds = opts.timeBounds
+      ? ` WHERE ${d.ident(EVENT_TIME)} > ${d.timestampFromMs(d.bigint(opts.timeBounds.startMs - view.ttlMs))}` +
+        ` AND ${d.ident(EVENT_TIME)} <= ${d.timestampFromMs(d.bigint(opts.timeBounds.endMs - view.lagMs))}`
+      : '';
     ctes.push(
       `${rel} AS (SELECT ${view.joinKeys.map((k, j) => `${d.ident(k)} AS ${INTERNAL}k${j}`).join(', ')}, ` +
         `${d.epochMs(d.ident(EVENT_TIME))} AS ${et}, ${d.epochMs(d.ident(EVENT_TIME))} + ${view.lagMs} AS ${avail}, ` +
-        `${cols.map(({ f, alias }) => `${d.ident(f.name)} AS ${alias}`).join(', ')} FROM ${input.table})`,
+        `${cols.map(({ f, alias }) => `${d.ident(f.name)} AS ${alias}`).join(', ')} FROM ${input.table}${bounds})`,
     );
     ctes.push(
       `${INTERNAL}j${i + 1} AS (` +
@@ -74,21 +101,33 @@ export function pointInTimeQuery(ctx: SqlContext, opts: PitQueryOptions): string
         }) +
         ')',
     );
-    carried.push(et, ...cols.map((c) => c.alias));
     for (const { f, alias } of cols) {
       const dflt = f.default === null ? 'NULL' : d.double(f.default);
-      const fresh = `${SPINE_TIME} - ${et} < ${view.ttlMs}`;
-      const value = f.default === null ? alias : `coalesce(${alias}, ${dflt})`;
+      const fresh = `n.${SPINE_TIME} - n.${et} < ${view.ttlMs}`;
+      const value = f.default === null ? `n.${alias}` : `coalesce(n.${alias}, ${dflt})`;
       finals.push(`CAST(CASE WHEN ${fresh} THEN ${value} ELSE ${dflt} END AS DOUBLE) AS ${d.ident(featureColumn(view.name, f.name))}`);
     }
   });
   const last = `${INTERNAL}j${opts.views.length}`;
-  const order = opts.orderBy ?? 'spine';
-  const orderBy = order === 'spine' ? SPINE_ROW : [...order.map((c) => d.ident(c)), SPINE_ROW].join(', ');
+  let narrow = `SELECT * FROM ${last}`;
+  let labelColumn: string[] = [];
+  if (opts.label) {
+    const lab = opts.label;
+    narrow =
+      `SELECT s.*, CAST(CASE WHEN l.${LABEL_TIME} IS NULL THEN 0 ELSE 1 END AS INTEGER) AS ${INTERNAL}label ` +
+      `FROM ${last} AS s LEFT JOIN ${lab.labelTimes} AS l ON s.${d.ident(lab.keyField)} = l.${LABEL_KEY}`;
+    labelColumn = [`n.${INTERNAL}label AS ${d.ident(lab.name)}`];
+  }
+  // Misaligned rows would silently pair one row's spine values with another's features: check every row, inside
+  // the first feature's CASE so the check cannot be optimised away.
+  finals[0] = finals[0].replace(
+    'CAST(CASE WHEN ',
+    `CAST(CASE WHEN w.${SPINE_ROW} <> n.${SPINE_ROW} THEN ${d.raiseError('point-in-time join: spine rows misaligned')} WHEN `,
+  );
+  const outputs = [...opts.spineColumns.map((c) => `w.${d.ident(c)}`), ...labelColumn, ...finals];
   return [
     `WITH ${ctes.join(',\n')}`,
-    `SELECT ${[...opts.spineColumns.map((c) => d.ident(c)), ...finals].join(', ')}`,
-    `FROM ${last}`,
-    `ORDER BY ${orderBy}`,
+    `SELECT ${outputs.join(', ')}`,
+    `FROM ${d.positionalJoin(`(${numbered})`, `(${narrow} ORDER BY ${SPINE_ROW})`, SPINE_ROW)}`,
   ].join('\n');
 }

@@ -11,6 +11,7 @@
  * with CLOCK (second-chance) eviction: a hit only sets a flag, where a strict LRU would reorder a map on every hit.
  */
 import type { FeatureRow, KeyPart } from '../online-format.ts';
+import type { ResolvedFeatures } from '../store/resolve-features.ts';
 
 export interface EntityCacheOptions {
   /**
@@ -27,15 +28,26 @@ export interface EntityCacheOptions {
   cacheMisses?: boolean;
 }
 
-interface Entry {
+/**
+ * One cached row. Besides the row it carries what the scorer derives from it while it is fresh (its resolution and
+ * its entity-level input slots), and per-request bookkeeping, so that a hit costs one map lookup in all.
+ */
+export interface CacheEntry {
   row: FeatureRow | undefined;
   readAt: number;
   used: boolean;
+  /** The row's resolution while fresh (set by the scorer; reset when the row changes). */
+  resolved: ResolvedFeatures | undefined;
+  /** The entity-level input slots computed from `resolved` (set by the scorer; reset when the row changes). */
+  slots: { indices: Int32Array; values: Float32Array } | undefined;
+  /** The last request that met this entity, and its position among that request's entities. */
+  mark: number;
+  slot: number;
 }
 
 /** The cache of one view (one project, view name and schema hash). */
 export class CachePartition {
-  readonly #entries = new Map<KeyPart, Entry>();
+  readonly #entries = new Map<KeyPart, CacheEntry>();
   readonly #owner: EntityCache;
   readonly #maxStalenessMs: number;
 
@@ -44,27 +56,37 @@ export class CachePartition {
     this.#maxStalenessMs = owner.maxStalenessMs;
   }
 
-  /** The cached row for `key` read no more than the staleness bound before `now`; `null` on a miss. */
-  get(key: KeyPart, now: number): FeatureRow | undefined | null {
+  /** The entry for `key` if it was read no more than the staleness bound before `now`; undefined on a miss. */
+  lookup(key: KeyPart, now: number): CacheEntry | undefined {
     const e = this.#entries.get(key);
     if (e === undefined || now - e.readAt > this.#maxStalenessMs) {
       this.#owner.misses++;
-      return null;
+      return undefined;
     }
     e.used = true;
     this.#owner.hits++;
-    return e.row;
+    return e;
+  }
+
+  /** The cached row for `key` (see {@link lookup}); `null` on a miss. */
+  get(key: KeyPart, now: number): FeatureRow | undefined | null {
+    const e = this.lookup(key, now);
+    return e === undefined ? null : e.row;
   }
 
   set(key: KeyPart, row: FeatureRow | undefined, now: number): void {
     if (row === undefined && !this.#owner.cacheMisses) return;
     const e = this.#entries.get(key);
     if (e) {
-      e.row = row;
+      if (e.row !== row) {
+        e.row = row;
+        e.resolved = undefined;
+        e.slots = undefined;
+      }
       e.readAt = now;
       return;
     }
-    this.#entries.set(key, { row, readAt: now, used: false });
+    this.#entries.set(key, { row, readAt: now, used: false, resolved: undefined, slots: undefined, mark: 0, slot: 0 });
     if (this.#entries.size > this.#owner.maxEntries) this.#evict();
   }
 

@@ -19,7 +19,7 @@ import { isFresh } from '../spec/feature-view.ts';
 import { withAbort } from '../store/transport.ts';
 import type { OnlineStore, ReadRequest } from '../store/types.ts';
 import { type BundleCache, type LoadedBundle, type ScorerBundle, loadBundle } from './bundle-loader.ts';
-import { EntityCache, type EntityCacheOptions } from './entity-cache.ts';
+import { type CacheEntry, EntityCache, type EntityCacheOptions } from './entity-cache.ts';
 import { type Buffers, type CachePolicy, type FieldGroup, type LoadedModel, type Scope, type ViewPlan, cacheCandidateViews, loadModel } from './loaded-model.ts';
 import { rankCandidates } from './rank.ts';
 import type {
@@ -162,10 +162,14 @@ interface ViewEntities {
   cacheKeys: KeyPart[];
   /** Per entity, its join-key values: only for views of several join keys (one-key views use `cacheKeys`). */
   parts: KeyPart[][] | undefined;
-  /** Per candidate, its entity's position in `keys` (unused when shared). */
+  /** Per candidate, its entity's position (unused when shared). */
   slotOf: Int32Array;
-  /** Per entity: the stored row, or undefined; filled from the cache and then from the store. */
+  /** Per entity: the stored row, or undefined; from the cache, then from the store. */
   rows: Array<FeatureRow | undefined>;
+  /** Per entity: its entity-cache entry when it was a hit. */
+  entries: Array<CacheEntry | undefined>;
+  /** The entities the store must be asked for. */
+  misses: number[];
   /** Per entity: why the row could not be read (deadline / store error), undefined when it was. */
   failed: Array<DefaultedReason | undefined>;
 }
@@ -182,6 +186,8 @@ class ScorerImpl implements Scorer {
   readonly #fetch: typeof fetch | undefined;
   #current: LoadedModel;
   #swaps: Promise<unknown> = Promise.resolve();
+  /** Requests started: marks entity-cache entries met by the current request. */
+  #requests = 0;
   #closed = false;
 
   constructor(
@@ -230,22 +236,15 @@ class ScorerImpl implements Scorer {
     const ts = tsRaw === undefined ? now : tsRaw instanceof Date ? tsRaw.getTime() : (tsRaw as number);
 
     // 1. Every entity of every view, deduplicated, served from the cache where possible.
-    const entities = m.views.map((v) => collectEntities(m, v.keyNames, user, ctx, cands));
+    const mark = ++this.#requests;
+    const entities = m.views.map((v) => collectEntities(m, v, mark, now, user, ctx, cands));
     const requests: ReadRequest[] = [];
     const pending: Array<{ view: number; slots: number[] }> = [];
     for (let v = 0; v < m.views.length; v++) {
-      const view = m.views[v];
       const e = entities[v];
-      let misses: number[] | undefined;
-      for (let k = 0; k < e.cacheKeys.length; k++) {
-        const hit = view.cache ? view.cache.get(e.cacheKeys[k], now) : null;
-        if (hit !== null) e.rows[k] = hit;
-        else (misses ??= []).push(k);
-      }
-      if (misses) {
-        requests.push({ view: view.spec, entities: misses.map((k) => entityOf(e, k)) });
-        pending.push({ view: v, slots: misses });
-      }
+      if (!e.misses.length) continue;
+      requests.push({ view: m.views[v].spec, entities: e.misses.map((k) => entityOf(e, k)) });
+      pending.push({ view: v, slots: e.misses });
     }
 
     // 2. One store round trip for everything else, bounded by the deadline.
@@ -264,12 +263,12 @@ class ScorerImpl implements Scorer {
     let degraded = false;
     /** Per view, per entity: the resolved values, and the resolution object when it is reused across requests. */
     const resolved: Array<Array<Array<number | null>>> = [];
-    const stable: Array<Array<ResolvedFeatures | undefined>> = [];
+    const stable: Array<Array<CacheEntry | undefined>> = [];
     for (let v = 0; v < m.views.length; v++) {
       const view = m.views[v];
       const e = entities[v];
       const values: Array<Array<number | null>> = (resolved[v] = new Array(e.cacheKeys.length));
-      const keep: Array<ResolvedFeatures | undefined> = (stable[v] = new Array(e.cacheKeys.length));
+      const keep: Array<CacheEntry | undefined> = (stable[v] = new Array(e.cacheKeys.length));
       for (let k = 0; k < e.cacheKeys.length; k++) {
         const failed = e.failed[k];
         if (failed) {
@@ -279,11 +278,12 @@ class ScorerImpl implements Scorer {
           continue;
         }
         const row = e.rows[k];
-        // A cached row that is fresh resolves the same way at any request time: resolve it once.
+        const entry = e.entries[k];
+        // A cached row that is fresh resolves the same way at any request time: resolve it once per row.
         let r: ResolvedFeatures;
-        if (row && view.cache && isFresh(row.eventTimeMs, ts, view.spec.ttlSeconds)) {
-          r = freshlyResolved.get(row) ?? remember(row, resolveFeatures(view.spec, row, ts));
-          keep[k] = r;
+        if (entry && row && isFresh(row.eventTimeMs, ts, view.spec.ttlSeconds)) {
+          r = entry.resolved ??= resolveFeatures(view.spec, row, ts);
+          keep[k] = entry;
         } else r = resolveFeatures(view.spec, row, ts);
         if (r.defaulted) reportDefaults(defaulted, view.spec.name, entityOf(e, k), view.spec.features, r.reasons);
         values[k] = r.values;
@@ -512,9 +512,14 @@ class ScorerImpl implements Scorer {
   }
 }
 
-/** The entities of one view in a request: one shared entity, or one per distinct candidate key. */
-function collectEntities(m: LoadedModel, keyNames: string[], user: Fields, ctx: Fields, cands: readonly Fields[]): ViewEntities {
+/**
+ * The entities of one view in a request: one shared entity, or one per distinct candidate key. Cache hits are
+ * deduplicated through their entry (marked with the request), misses through a map; only misses go to the store.
+ */
+function collectEntities(m: LoadedModel, view: ViewPlan, mark: number, now: number, user: Fields, ctx: Fields, cands: readonly Fields[]): ViewEntities {
   const n = cands.length;
+  const keyNames = view.keyNames;
+  const cache = view.cache;
   // Declared request fields are read from their scope; undeclared ones with the row's precedence (candidate first).
   const declared = keyNames.map((k) => m.scopeOf.get(k));
   const scopeOf = (i: number, cand: Fields | undefined): Scope => {
@@ -527,42 +532,61 @@ function collectEntities(m: LoadedModel, keyNames: string[], user: Fields, ctx: 
     const v = s === 'candidate' ? cand?.[k] : (s === 'user' ? user : ctx)[k];
     return isKeyPart(v) ? v : invalidKey(v, s === 'candidate' ? `candidates[${r}].${k}` : `${s}.${k}`);
   };
-  if (keyNames.every((_, i) => scopeOf(i, n > 0 ? cands[0] : undefined) !== 'candidate')) {
-    const key = keyNames.map((_, i) => keyValue(i, undefined, 0));
-    const single = key.length === 1;
-    return { shared: true, cacheKeys: [single ? key[0] : encodeEntityKey(key)], parts: single ? undefined : [key], slotOf: EMPTY_SLOTS, rows: [undefined], failed: [undefined] };
-  }
-  const slotOf = new Int32Array(n);
-  const cacheKeys: KeyPart[] = [];
-  const seen = new Map<KeyPart, number>();
-  if (keyNames.length === 1) {
-    // One join key (ads, advertisers): deduplicate on the value itself, no key string or array to build.
-    for (let r = 0; r < n; r++) {
-      const v = keyValue(0, cands[r], r);
-      let slot = seen.get(v);
-      if (slot === undefined) {
-        seen.set(v, (slot = cacheKeys.length));
-        cacheKeys.push(v);
+
+  const single = keyNames.length === 1;
+  const e: ViewEntities = {
+    shared: keyNames.every((_, i) => scopeOf(i, n > 0 ? cands[0] : undefined) !== 'candidate'),
+    cacheKeys: [],
+    parts: single ? undefined : [],
+    slotOf: EMPTY_SLOTS,
+    rows: [],
+    entries: [],
+    misses: [],
+    failed: [],
+  };
+  let seen: Map<KeyPart, number> | undefined;
+  const push = (key: KeyPart, parts: KeyPart[] | undefined, entry: CacheEntry | undefined): number => {
+    e.cacheKeys.push(key);
+    if (parts) e.parts!.push(parts.slice());
+    e.rows.push(entry?.row);
+    e.entries.push(entry);
+    e.failed.push(undefined);
+    return e.cacheKeys.length - 1;
+  };
+  const slotFor = (key: KeyPart, parts: KeyPart[] | undefined): number => {
+    const entry = cache?.lookup(key, now);
+    if (entry) {
+      if (entry.mark !== mark) {
+        entry.mark = mark;
+        entry.slot = push(key, parts, entry);
       }
-      slotOf[r] = slot;
+      return entry.slot;
     }
-    return { shared: false, cacheKeys, parts: undefined, slotOf, rows: new Array(cacheKeys.length), failed: new Array(cacheKeys.length) };
-  }
-  // One scratch key, copied only for entities not seen yet (most candidates share a category…).
-  const parts: KeyPart[][] = [];
-  const scratch = new Array<KeyPart>(keyNames.length);
-  for (let r = 0; r < n; r++) {
-    for (let i = 0; i < keyNames.length; i++) scratch[i] = keyValue(i, cands[r], r);
-    const s = encodeEntityKey(scratch);
-    let slot = seen.get(s);
+    let slot = (seen ??= new Map()).get(key);
     if (slot === undefined) {
-      seen.set(s, (slot = cacheKeys.length));
-      parts.push(scratch.slice());
-      cacheKeys.push(s);
+      seen.set(key, (slot = push(key, parts, undefined)));
+      e.misses.push(slot);
     }
-    slotOf[r] = slot;
+    return slot;
+  };
+
+  if (e.shared) {
+    const parts = keyNames.map((_, i) => keyValue(i, undefined, 0));
+    slotFor(single ? parts[0] : encodeEntityKey(parts), single ? undefined : parts);
+    return e;
   }
-  return { shared: false, cacheKeys, parts, slotOf, rows: new Array(cacheKeys.length), failed: new Array(cacheKeys.length) };
+  e.slotOf = new Int32Array(n);
+  if (single) {
+    // One join key (ads, advertisers): keyed by the value itself, no key string or array to build.
+    for (let r = 0; r < n; r++) e.slotOf[r] = slotFor(keyValue(0, cands[r], r), undefined);
+  } else {
+    const scratch = new Array<KeyPart>(keyNames.length);
+    for (let r = 0; r < n; r++) {
+      for (let i = 0; i < keyNames.length; i++) scratch[i] = keyValue(i, cands[r], r);
+      e.slotOf[r] = slotFor(encodeEntityKey(scratch), scratch);
+    }
+  }
+  return e;
 }
 
 /** An entity's join-key values. */
@@ -571,14 +595,6 @@ function entityOf(e: ViewEntities, k: number): KeyPart[] {
 }
 
 const EMPTY_SLOTS = new Int32Array(0);
-
-/** Resolutions of fresh cached rows (a row belongs to one view; it leaves the map with the cache entry). */
-const freshlyResolved = new WeakMap<FeatureRow, ResolvedFeatures>();
-
-function remember(row: FeatureRow, resolved: ResolvedFeatures): ResolvedFeatures {
-  freshlyResolved.set(row, resolved);
-  return resolved;
-}
 
 function reportDefaults(
   out: DefaultedFeatures[],
@@ -626,26 +642,24 @@ function scatter(slots: Int32Array, fromIndices: Int32Array, fromValues: Float32
   }
 }
 
-/** Slots of a view's entity-level fields, resolved per entity (memoised per stable resolution). */
+/** Slots of a view's entity-level fields for one entity. */
 interface EntitySlots {
   indices: Int32Array;
   values: Float32Array;
 }
 
-const entitySlotMemo = new WeakMap<ResolvedFeatures, EntitySlots>();
-
 function entityVectors(
   view: ViewPlan,
   group: FieldGroup,
   resolved: ReadonlyArray<ReadonlyArray<number | null>>,
-  stable: ReadonlyArray<ResolvedFeatures | undefined>,
+  stable: ReadonlyArray<CacheEntry | undefined>,
 ): EntitySlots[] {
   const g = group.slots.length;
   const out = new Array<EntitySlots>(resolved.length);
   let row: Record<string, unknown> | undefined;
   for (let k = 0; k < resolved.length; k++) {
-    const key = stable[k];
-    const memo = key && entitySlotMemo.get(key);
+    const entry = stable[k];
+    const memo = entry?.slots;
     if (memo) {
       out[k] = memo;
       continue;
@@ -655,7 +669,7 @@ function entityVectors(
     for (let j = 0; j < view.read.length; j++) row[view.columns[view.read[j]]] = values[view.read[j]];
     const slots: EntitySlots = { indices: new Int32Array(g), values: new Float32Array(g) };
     group.vectorizer.vectorize(row, slots.indices, slots.values, 0);
-    if (key) entitySlotMemo.set(key, slots);
+    if (entry) entry.slots = slots;
     out[k] = slots;
   }
   return out;

@@ -3,6 +3,7 @@
  * evaluation sets for two time windows, train, evaluate on the later window (beside the Bayes limit when an oracle
  * is given), write the report, snapshot the latest features as of the training cut-off, and write the bundle.
  */
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InputError, type BundleManifest, type FeatureViewSpec } from '@lockstep/sdk';
 import { FeatureStore, type ProgressListener, type TrainingSetResult } from '../engine/index.ts';
@@ -12,6 +13,7 @@ import { writeBundle } from '../export/bundle-writer.ts';
 import { codeVersion } from '../export/code-version.ts';
 import { snapshotView, type SnapshotFile } from '../export/feature-snapshot.ts';
 import { trainingReportHtml } from '../report/training-report.ts';
+import { cachedSource } from './cached-source.ts';
 import { duckdbSource, quoteIdent, quoteString } from './duckdb-source.ts';
 import { train, type TrainOptions, type TrainResult } from './trainer.ts';
 
@@ -89,14 +91,17 @@ export async function trainBundle(options: TrainingRunOptions): Promise<Training
     }
     const evalSource = await duckdbSource({ relation: evalRelation, spec, label: evalSet.label, columns: [...slices, ...(options.oracle ? [REFERENCE] : [])] });
 
+    // Several epochs: vectorise once, replay the vectors from disk.
+    const epochSource = (options.training.epochs ?? 1) > 1 ? cachedSource(trainSource, { dir: await tmpDir(fs.workDir) }) : undefined;
     let result: TrainResult;
     let evaluation: Evaluation;
     try {
       say(`training ${options.training.family} on ${trainSet.rows.toLocaleString('en-US')} rows`);
-      result = await train(trainSource, { expectedRows: trainSet.rows, ...options.training });
+      result = await train(epochSource ?? trainSource, { expectedRows: trainSet.rows, ...options.training });
       say(`evaluating on ${evalSet.rows.toLocaleString('en-US')} rows`);
       evaluation = await evaluate(result.params, evalSource, { slices, ...(options.oracle ? { reference: REFERENCE } : {}) });
     } finally {
+      epochSource?.close();
       trainSource.close();
       evalSource.close();
     }
@@ -161,6 +166,12 @@ export async function trainBundle(options: TrainingRunOptions): Promise<Training
   } finally {
     fs.close();
   }
+}
+
+async function tmpDir(workDir: string): Promise<string> {
+  const dir = join(workDir, 'tmp');
+  await mkdir(dir, { recursive: true });
+  return dir;
 }
 
 /** A time as a file-name part. */

@@ -4,7 +4,7 @@
  * Full materialization throughput (write every row under a new version, then publish) into a real redis-server
  * over RESP (ValkeyStore) and over HTTP (UpstashStore → `lockstep gateway` in its own process → the same
  * redis-server). Rows are synthetic (one view, `--features` float features, integer entity ids) and generated
- * before timing: the figure is the store path, not the source. Each repeat starts from an empty server; the
+ * batch by batch as they are consumed, like a streaming source. Each repeat starts from an empty server; the
  * clean-up of old versions is not timed (it runs after readers already see the new snapshot).
  * Prints `{"bench":"materialize","entities":…,"resp_entities_per_s":…,"http_entities_per_s":…}` plus details.
  */
@@ -28,18 +28,32 @@ export function syntheticView(features: number, name = 'ad_stats'): FeatureViewS
   return { ...base, schemaHash: featureViewSchemaHash(base) };
 }
 
-/** Deterministic rows with realistic values (rates, counts) for `n` entities. */
-export function syntheticRows(n: number, features: number, nowMs: number): WriteRow[] {
+/** Deterministic rows with realistic values (rates, counts) for entities `from` … `from + n - 1`. */
+export function syntheticRows(n: number, features: number, nowMs: number, from = 0): WriteRow[] {
   const rows = new Array<WriteRow>(n);
-  let seed = 12345;
+  let seed = 12345 + from;
   const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
   for (let i = 0; i < n; i++) {
     const values = new Array<number>(features);
     for (let f = 0; f < features; f++) values[f] = f % 2 ? Math.floor(rand() * 10_000) : Math.round(rand() * 1e6) / 1e6;
-    rows[i] = { entity: [i], eventTimeMs: nowMs - Math.floor(rand() * 86_400_000), values };
+    rows[i] = { entity: [from + i], eventTimeMs: nowMs - Math.floor(rand() * 86_400_000), values };
   }
   return rows;
 }
+
+/** The same rows, generated batch by batch as a streaming source would deliver them (the heap stays small). */
+export function* syntheticBatches(n: number, features: number, nowMs: number, batchRows = 10_000): Iterable<WriteRow[]> {
+  for (let from = 0; from < n; from += batchRows) yield syntheticRows(Math.min(batchRows, n - from), features, nowMs, from);
+}
+
+/** CPU seconds redis-server has used so far (INFO cpu). */
+async function redisCpuSeconds(store: OnlineStoreCore): Promise<number> {
+  const [info] = await store.transport.send([['INFO', 'cpu']]);
+  const field = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(String(info))?.[1] ?? Number.NaN);
+  return field('used_cpu_sys') + field('used_cpu_user');
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
 
 export async function main(argv: string[]): Promise<Record<string, unknown>> {
   const args = benchArgs(argv, {
@@ -53,9 +67,8 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
   const repeats = Number(args.repeats);
   const view = syntheticView(Number(args.features));
   const now = Date.now();
-  console.error(`generating ${entities} rows of ${view.features.length} features…`);
-  const rows = syntheticRows(entities, view.features.length, now);
-  const source = memorySource({ [view.name]: rows }, { batchRows: 10_000 });
+  // Rows are generated as they are consumed, like a streaming source (DuckDB, Arrow files) delivers them.
+  const source = memorySource({ [view.name]: () => syntheticBatches(entities, view.features.length, now) });
 
   const servers = await startBenchServers();
   const resp = new ValkeyStore({ url: servers.redisUrl });
@@ -64,11 +77,13 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
     http: new UpstashStore({ url: servers.gatewayUrl, token: servers.token }),
   };
   const rates: Record<string, number[]> = { resp: [], http: [] };
-  const details: Record<string, unknown> = {};
+  const cpuCost: Record<string, Array<{ bench_cpu_s: number; redis_cpu_s: number }>> = {};
   try {
     for (let r = 0; r < repeats; r++) {
       for (const [leg, store] of Object.entries(stores)) {
         await resp.transport.send([['FLUSHALL']]);
+        const cpu = process.cpuUsage();
+        const redisCpu = await redisCpuSeconds(resp);
         const result = await materialize({
           store,
           project: 'bench',
@@ -83,8 +98,14 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
         const written = result.views[0].written;
         if (written !== entities) throw new Error(`${leg}: wrote ${written} of ${entities} rows`);
         rates[leg].push(entities / seconds);
-        details[leg] = { write_s: result.seconds.write, publish_s: result.seconds.publish };
-        console.error(`repeat ${r + 1}/${repeats} ${leg}: ${Math.round(entities / seconds)} entities/s (write ${result.seconds.write.toFixed(2)} s, publish ${(result.seconds.publish * 1000).toFixed(1)} ms)`);
+        // CPU time per side: on a shared machine it tells what the wall clock cannot (who waited for whom).
+        const used = process.cpuUsage(cpu);
+        const cost = { bench_cpu_s: (used.user + used.system) / 1e6, redis_cpu_s: (await redisCpuSeconds(resp)) - redisCpu };
+        (cpuCost[leg] ??= []).push(cost);
+        console.error(
+          `repeat ${r + 1}/${repeats} ${leg}: ${Math.round(entities / seconds)} entities/s (write ${result.seconds.write.toFixed(2)} s, ` +
+            `publish ${(result.seconds.publish * 1000).toFixed(1)} ms; CPU: this process ${cost.bench_cpu_s.toFixed(2)} s, redis-server ${cost.redis_cpu_s.toFixed(2)} s)`,
+        );
       }
     }
   } finally {
@@ -101,5 +122,12 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
     batch_rows: Number(args['batch-rows']),
     concurrency: Number(args.concurrency),
     runs: { resp: rates.resp.map(Math.round), http: rates.http.map(Math.round) },
+    // Median CPU seconds per run of this process (source, encoding, client) and of redis-server.
+    cpu_s: Object.fromEntries(
+      Object.entries(cpuCost).map(([leg, runs]) => [
+        leg,
+        { bench: round2(median(runs.map((c) => c.bench_cpu_s))), redis: round2(median(runs.map((c) => c.redis_cpu_s))) },
+      ]),
+    ),
   };
 }

@@ -233,6 +233,10 @@ describe('hot swap', () => {
     const a = await ort.score(request());
     const b = await builtin.score(request());
     a.scores.forEach((s, i) => expect(Math.abs(s - b.scores[i])).toBeLessThan(1e-6));
+    // An asynchronous engine with requests in flight together: each keeps its own buffers.
+    const reqs = [[1, 2, 3], [4, 5, 6, 7, 8], [9], [10, 11, 12, 13]].map((ids) => request(ids));
+    const together = await Promise.all(reqs.map((r) => ort.score(r)));
+    for (let i = 0; i < reqs.length; i++) expect(together[i].scores).toEqual((await ort.score(reqs[i])).scores);
     await ort.close();
   });
 });

@@ -39,7 +39,9 @@ export interface CacheEntry {
   /** The row's resolution while fresh (set by the scorer; reset when the row changes). */
   resolved: ResolvedFeatures | undefined;
   /** The entity-level input slots computed from `resolved` (set by the scorer; reset when the row changes). */
-  slots: { indices: Int32Array; values: Float32Array } | undefined;
+  slots: Float64Array | undefined;
+  /** The field group `slots` were computed for (models reading the view differently do not share them). */
+  slotsFor: object | undefined;
   /** The last request that met this entity, and its position among that request's entities. */
   mark: number;
   slot: number;
@@ -82,11 +84,12 @@ export class CachePartition {
         e.row = row;
         e.resolved = undefined;
         e.slots = undefined;
+        e.slotsFor = undefined;
       }
       e.readAt = now;
       return;
     }
-    this.#entries.set(key, { row, readAt: now, used: false, resolved: undefined, slots: undefined, mark: 0, slot: 0 });
+    this.#entries.set(key, { row, readAt: now, used: false, resolved: undefined, slots: undefined, slotsFor: undefined, mark: 0, slot: 0 });
     if (this.#entries.size > this.#owner.maxEntries) this.#evict();
   }
 

@@ -221,6 +221,22 @@ describe('hot swap', () => {
     expect((await scorer.score(request())).scores).toEqual(after.scores);
   });
 
+  it('does not reuse entity-level slots memoised for another input spec after a swap', async () => {
+    const { store } = await setup();
+    // Same views, another encoding of the ad's CTR: the cached ad rows are shared, their slots must not be.
+    const input = { ...INPUT, fields: INPUT.fields.map((f) => (f.name === 'ad_ctr' ? { ...f, encoding: { type: 'bucketize' as const, boundaries: [0.001, 0.003] } } : f)) };
+    const scorer = await createScorer({ bundle: await makeScorerBundle(), store });
+    // The first request fills the cache, the second memoises slots on its entries.
+    await scorer.score(request());
+    await scorer.score(request());
+    await scorer.swap(await makeScorerBundle({ input }));
+    const swapped = await scorer.score(request(), { debug: true });
+    const fresh = await createScorer({ bundle: await makeScorerBundle({ input }), store, entityCache: false });
+    const expected = await fresh.score(request(), { debug: true });
+    expect(swapped.debug!.indices).toEqual(expected.debug!.indices);
+    expect(swapped.scores).toEqual(expected.scores);
+  });
+
   it('falls back to onnxruntime-web for a graph the built-in evaluator does not run', async () => {
     const { store } = await setup();
     const m = randomModel(1 << INPUT.hashBits, INPUT.fields.length, undefined, 7);

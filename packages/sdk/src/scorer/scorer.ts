@@ -298,7 +298,7 @@ class ScorerImpl implements Scorer {
       // Fields that read one view's features only: vectorised once per entity (and per fresh cached row, once).
       const entitySlots = m.views.map((view, v) => (view.fields ? entityVectors(view, view.fields, resolved[v], stable[v]) : undefined));
 
-      // The row object is reused across candidates: what is the same for all of them is written once.
+      // The request-level row: user and context values, the request time, the features of user-level views.
       for (let i = 0; i < m.requestInputs.length; i++) {
         const name = m.requestInputs[i];
         const scope = m.requestInputScopes[i];
@@ -316,34 +316,54 @@ class ScorerImpl implements Scorer {
       const shared = m.sharedFields;
       const perCandidate = m.candidateFields;
       if (shared) shared.vectorizer.vectorize(row, buf.sharedIndices, buf.sharedValues, 0);
+
+      // The per-candidate row: only what per-candidate fields read; its request-level values are written once.
+      const crow: Record<string, unknown> = {};
+      const inputs = m.candidateInputs;
+      for (let i = 0; i < inputs.length; i++) {
+        const { name, scope } = inputs[i];
+        if (scope === 'user') crow[name] = user[name];
+        else if (scope === 'context') crow[name] = ctx[name];
+      }
+      if (m.candidateReadsTs) crow[m.timestampField] = ts;
+      for (let v = 0; v < m.views.length; v++) {
+        if (!entities[v].shared) continue;
+        const values = resolved[v][0];
+        const { columns, candidateRead } = m.views[v];
+        for (let j = 0; j < candidateRead.length; j++) crow[columns[candidateRead[j]]] = values[candidateRead[j]];
+      }
       for (let r = 0; r < n; r++) {
         const cand = cands[r];
         const base = r * width;
-        for (let i = 0; i < m.requestInputs.length; i++) {
-          const name = m.requestInputs[i];
-          const scope = m.requestInputScopes[i];
-          if (scope === 'candidate') row[name] = cand[name];
+        for (let i = 0; i < inputs.length; i++) {
+          const { name, scope } = inputs[i];
+          if (scope === 'candidate') crow[name] = cand[name];
           // Undeclared: the training row's precedence, {...user, ...context, ...candidate}.
-          else if (scope === undefined) row[name] = name in cand ? cand[name] : name in ctx ? ctx[name] : user[name];
+          else if (scope === undefined) crow[name] = name in cand ? cand[name] : name in ctx ? ctx[name] : user[name];
         }
         for (let v = 0; v < m.views.length; v++) {
           const e = entities[v];
           const k = e.shared ? 0 : e.slotOf[r];
           const slots = entitySlots[v]?.[k];
-          if (slots) scatter(m.views[v].fields!.slots, slots.indices, slots.values, buf.indices, buf.values, base, 0);
+          if (slots) {
+            const at = m.views[v].fields!.slots;
+            const g = at.length;
+            for (let j = 0; j < g; j++) {
+              buf.indices[base + at[j]] = slots[j];
+              buf.values[base + at[j]] = slots[g + j];
+            }
+          }
           if (e.shared) continue;
           const values = resolved[v][k];
           const { columns, candidateRead } = m.views[v];
-          // Per-candidate fields read few feature columns (crosses with a feature, ages); debug rows get them all.
-          if (debugRows) for (let f = 0; f < columns.length; f++) row[columns[f]] = values[f];
-          else for (let j = 0; j < candidateRead.length; j++) row[columns[candidateRead[j]]] = values[candidateRead[j]];
+          for (let j = 0; j < candidateRead.length; j++) crow[columns[candidateRead[j]]] = values[candidateRead[j]];
         }
         if (shared) scatter(shared.slots, buf.sharedIndices, buf.sharedValues, buf.indices, buf.values, base, 0);
         if (perCandidate) {
-          perCandidate.vectorizer.vectorize(row, buf.rowIndices, buf.rowValues, 0);
+          perCandidate.vectorizer.vectorize(crow, buf.rowIndices, buf.rowValues, 0);
           scatter(perCandidate.slots, buf.rowIndices, buf.rowValues, buf.indices, buf.values, base, 0);
         }
-        if (debugRows) debugRows.push({ ...row });
+        if (debugRows) debugRows.push(debugRow(m, row, crow, entities, resolved, r));
       }
       if (n > 0) {
         const pending = m.engine.run(buf.indices, buf.values, n, buf.out);
@@ -589,6 +609,24 @@ function collectEntities(m: LoadedModel, view: ViewPlan, mark: number, now: numb
   return e;
 }
 
+/** The whole row of candidate `r`, as the training set has it (debug output only). */
+function debugRow(
+  m: LoadedModel,
+  shared: Record<string, unknown>,
+  perCandidate: Record<string, unknown>,
+  entities: ViewEntities[],
+  resolved: Array<Array<Array<number | null>>>,
+  r: number,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...shared, ...perCandidate };
+  for (let v = 0; v < m.views.length; v++) {
+    const e = entities[v];
+    const values = resolved[v][e.shared ? 0 : e.slotOf[r]];
+    m.views[v].columns.forEach((c, f) => (out[c] = values[f]));
+  }
+  return out;
+}
+
 /** An entity's join-key values. */
 function entityOf(e: ViewEntities, k: number): KeyPart[] {
   return e.parts ? e.parts[k] : [e.cacheKeys[k]];
@@ -642,34 +680,43 @@ function scatter(slots: Int32Array, fromIndices: Int32Array, fromValues: Float32
   }
 }
 
-/** Slots of a view's entity-level fields for one entity. */
-interface EntitySlots {
-  indices: Int32Array;
-  values: Float32Array;
-}
-
+/**
+ * The slots of a view's entity-level fields, per entity, each as one Float64Array [indices…, values…] (exact for
+ * int32 indices and float32 values; one small object per entity keeps the per-candidate reads local). Fresh cached
+ * rows keep theirs in the cache entry, tagged with the field group (another model may read the view differently).
+ */
 function entityVectors(
   view: ViewPlan,
   group: FieldGroup,
   resolved: ReadonlyArray<ReadonlyArray<number | null>>,
   stable: ReadonlyArray<CacheEntry | undefined>,
-): EntitySlots[] {
+): Float64Array[] {
   const g = group.slots.length;
-  const out = new Array<EntitySlots>(resolved.length);
+  const out = new Array<Float64Array>(resolved.length);
   let row: Record<string, unknown> | undefined;
+  let indices: Int32Array | undefined;
+  let values: Float32Array | undefined;
   for (let k = 0; k < resolved.length; k++) {
     const entry = stable[k];
-    const memo = entry?.slots;
-    if (memo) {
-      out[k] = memo;
+    if (entry?.slots && entry.slotsFor === group) {
+      out[k] = entry.slots;
       continue;
     }
     row ??= {};
-    const values = resolved[k];
-    for (let j = 0; j < view.read.length; j++) row[view.columns[view.read[j]]] = values[view.read[j]];
-    const slots: EntitySlots = { indices: new Int32Array(g), values: new Float32Array(g) };
-    group.vectorizer.vectorize(row, slots.indices, slots.values, 0);
-    if (entry) entry.slots = slots;
+    indices ??= new Int32Array(g);
+    values ??= new Float32Array(g);
+    const features = resolved[k];
+    for (let j = 0; j < view.read.length; j++) row[view.columns[view.read[j]]] = features[view.read[j]];
+    group.vectorizer.vectorize(row, indices, values, 0);
+    const slots = new Float64Array(2 * g);
+    for (let j = 0; j < g; j++) {
+      slots[j] = indices[j];
+      slots[g + j] = values[j];
+    }
+    if (entry) {
+      entry.slots = slots;
+      entry.slotsFor = group;
+    }
     out[k] = slots;
   }
   return out;

@@ -59,6 +59,8 @@ export interface FixtureOptions {
   name?: string;
   /** Replace the ONNX bytes (e.g. with a graph only onnxruntime-web runs). */
   onnx?: Uint8Array;
+  /** Replace the model input spec (same width). */
+  input?: ModelInputSpec;
 }
 
 /** A bundle for the fixture's spec, as a Map of files. */
@@ -74,7 +76,7 @@ export async function makeScorerBundle(options: FixtureOptions = {}): Promise<Ma
     createdAt: '2026-01-01T00:00:00.000Z',
     project: PROJECT,
     model: { family: options.family ?? 'lr', file: 'model.onnx', indicesInput: 'indices', valuesInput: 'values', output: 'probability', width, dimension: 1 << INPUT.hashBits },
-    input: INPUT,
+    input: options.input ?? INPUT,
     entityKeys: { user_stats: ['user_id'], ad_stats: ['ad_id'], advertiser_stats: ['advertiser_id'], user_category: ['user_id', 'category'] },
     featureViews: views,
     requestFields: [

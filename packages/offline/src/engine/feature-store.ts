@@ -380,6 +380,7 @@ export class FeatureStore {
       spine,
       spineColumns: options.spineColumns ?? names,
       spineTimeMs: this.dialect.epochMsOfType(this.dialect.ident(tsField), tsColumn!.type),
+      spineTimeColumns: [tsField],
       views: inputs,
     };
     return (chunk = {}) => pointInTimeQuery(this.sql, { ...base, ...chunk });

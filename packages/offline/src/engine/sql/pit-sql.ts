@@ -45,6 +45,8 @@ export interface PitQueryOptions {
   spineColumns: string[];
   /** SQL giving the spine row's time in epoch ms (BIGINT), over the spine's columns. */
   spineTimeMs: string;
+  /** The spine columns `spineTimeMs` reads. */
+  spineTimeColumns: string[];
   /** A SQL condition on the spine's columns restricting the rows (a time chunk). */
   spineFilter?: string;
   /**
@@ -64,14 +66,17 @@ export interface PitQueryOptions {
 export function pointInTimeQuery(ctx: SqlContext, opts: PitQueryOptions): string {
   const d = ctx.dialect;
   const where = opts.spineFilter ? ` WHERE ${opts.spineFilter}` : '';
-  const numbered = `SELECT *, row_number() OVER () AS ${SPINE_ROW} FROM ${opts.spine}${where}`;
+  // Each side reads only its own columns (so the engine does not materialise one wide scan for both).
+  const numbered = (columns: string[]) =>
+    `SELECT ${columns.map((c) => d.ident(c)).join(', ')}, row_number() OVER () AS ${SPINE_ROW} FROM ${opts.spine}${where}`;
 
   // Narrow side: row number, time and every key field, then one as-of join per view.
   const keyFields = [...new Set(opts.views.flatMap((v) => v.keyFields).concat(opts.label ? [opts.label.keyField] : []))];
   const ctes: string[] = [
-    `${INTERNAL}j0 AS (SELECT ${SPINE_ROW}, ${opts.spineTimeMs} AS ${SPINE_TIME}, ${keyFields.map((k) => d.ident(k)).join(', ')} FROM (${numbered}))`,
+    `${INTERNAL}j0 AS (SELECT ${SPINE_ROW}, ${opts.spineTimeMs} AS ${SPINE_TIME}, ${keyFields.map((k) => d.ident(k)).join(', ')} ` +
+      `FROM (${numbered([...new Set([...keyFields, ...opts.spineTimeColumns])])}))`,
   ];
-  const finals: string[] = [];
+  const finals: Array<{ expr: string; column: string }> = [];
   opts.views.forEach((input, i) => {
     const { view } = input;
     const rel = `${INTERNAL}v${i}`;
@@ -103,31 +108,34 @@ export function pointInTimeQuery(ctx: SqlContext, opts: PitQueryOptions): string
     );
     for (const { f, alias } of cols) {
       const dflt = f.default === null ? 'NULL' : d.double(f.default);
-      const fresh = `n.${SPINE_TIME} - n.${et} < ${view.ttlMs}`;
-      const value = f.default === null ? `n.${alias}` : `coalesce(n.${alias}, ${dflt})`;
-      finals.push(`CAST(CASE WHEN ${fresh} THEN ${value} ELSE ${dflt} END AS DOUBLE) AS ${d.ident(featureColumn(view.name, f.name))}`);
+      // Evaluated on the last join's output, aliased s.
+      const fresh = `s.${SPINE_TIME} - s.${et} < ${view.ttlMs}`;
+      const value = f.default === null ? `s.${alias}` : `coalesce(s.${alias}, ${dflt})`;
+      finals.push({ expr: `CAST(CASE WHEN ${fresh} THEN ${value} ELSE ${dflt} END AS DOUBLE)`, column: featureColumn(view.name, f.name) });
     }
   });
+  // The narrow result: row number, the label, and every feature's final value (TTL and defaults applied), so the
+  // sort by row number carries only what is output.
   const last = `${INTERNAL}j${opts.views.length}`;
-  let narrow = `SELECT * FROM ${last}`;
+  const featureAlias = (i: number) => `${INTERNAL}out${i}`;
+  const narrowSelect = [`s.${SPINE_ROW}`, ...finals.map((f, i) => `${f.expr} AS ${featureAlias(i)}`)];
+  let narrow = `SELECT ${narrowSelect.join(', ')} FROM ${last} AS s`;
   let labelColumn: string[] = [];
   if (opts.label) {
     const lab = opts.label;
     narrow =
-      `SELECT s.*, CAST(CASE WHEN l.${LABEL_TIME} IS NULL THEN 0 ELSE 1 END AS INTEGER) AS ${INTERNAL}label ` +
+      `SELECT ${narrowSelect.join(', ')}, CAST(CASE WHEN l.${LABEL_TIME} IS NULL THEN 0 ELSE 1 END AS INTEGER) AS ${INTERNAL}label ` +
       `FROM ${last} AS s LEFT JOIN ${lab.labelTimes} AS l ON s.${d.ident(lab.keyField)} = l.${LABEL_KEY}`;
     labelColumn = [`n.${INTERNAL}label AS ${d.ident(lab.name)}`];
   }
-  // Misaligned rows would silently pair one row's spine values with another's features: check every row, inside
-  // the first feature's CASE so the check cannot be optimised away.
-  finals[0] = finals[0].replace(
-    'CAST(CASE WHEN ',
-    `CAST(CASE WHEN w.${SPINE_ROW} <> n.${SPINE_ROW} THEN ${d.raiseError('point-in-time join: spine rows misaligned')} WHEN `,
-  );
-  const outputs = [...opts.spineColumns.map((c) => `w.${d.ident(c)}`), ...labelColumn, ...finals];
+  // Misaligned rows would silently pair one row's spine values with another's features: check every row, in the
+  // first feature's expression so the check cannot be optimised away.
+  const check = `CASE WHEN w.${SPINE_ROW} <> n.${SPINE_ROW} THEN ${d.raiseError('point-in-time join: spine rows misaligned')} ELSE n.${featureAlias(0)} END`;
+  const features = finals.map((f, i) => `${i === 0 ? check : `n.${featureAlias(i)}`} AS ${d.ident(f.column)}`);
+  const outputs = [...opts.spineColumns.map((c) => `w.${d.ident(c)}`), ...labelColumn, ...features];
   return [
     `WITH ${ctes.join(',\n')}`,
     `SELECT ${outputs.join(', ')}`,
-    `FROM ${d.positionalJoin(`(${numbered})`, `(${narrow} ORDER BY ${SPINE_ROW})`, SPINE_ROW)}`,
+    `FROM ${d.positionalJoin(`(${numbered(opts.spineColumns)})`, `(${narrow} ORDER BY ${SPINE_ROW})`, SPINE_ROW)}`,
   ].join('\n');
 }

@@ -158,7 +158,12 @@ const NO_CONTEXT: Fields = Object.freeze({});
 interface ViewEntities {
   /** True when one entity serves every candidate (keys from user/context only). */
   shared: boolean;
-  /** Per entity: its key in the view's entity-cache partition (the join-key value itself for one-key views). */
+  /** Number of distinct entities. */
+  count: number;
+  /**
+   * Per entity: its key in the view's entity-cache partition (the join-key value itself for one-key views; for
+   * uncached views of several keys, unset).
+   */
   cacheKeys: KeyPart[];
   /** Per entity, its join-key values: only for views of several join keys (one-key views use `cacheKeys`). */
   parts: KeyPart[][] | undefined;
@@ -171,7 +176,7 @@ interface ViewEntities {
   /** The entities the store must be asked for. */
   misses: number[];
   /** Per entity: why the row could not be read (deadline / store error), undefined when it was. */
-  failed: Array<DefaultedReason | undefined>;
+  failed: Array<DefaultedReason | undefined> | undefined;
 }
 
 class ScorerImpl implements Scorer {
@@ -254,7 +259,7 @@ class ScorerImpl implements Scorer {
       const failure = await this.#read(m, requests, pending, entities, options, t0, now);
       storeMs = performance.now() - t1;
       if (failure) {
-        for (const p of pending) for (const k of p.slots) entities[p.view].failed[k] = failure;
+        for (const p of pending) for (const k of p.slots) (entities[p.view].failed ??= [])[k] = failure;
       }
     }
 
@@ -267,10 +272,10 @@ class ScorerImpl implements Scorer {
     for (let v = 0; v < m.views.length; v++) {
       const view = m.views[v];
       const e = entities[v];
-      const values: Array<Array<number | null>> = (resolved[v] = new Array(e.cacheKeys.length));
-      const keep: Array<CacheEntry | undefined> = (stable[v] = new Array(e.cacheKeys.length));
-      for (let k = 0; k < e.cacheKeys.length; k++) {
-        const failed = e.failed[k];
+      const values: Array<Array<number | null>> = (resolved[v] = new Array(e.count));
+      const keep: Array<CacheEntry | undefined> = (stable[v] = new Array(e.count));
+      for (let k = 0; k < e.count; k++) {
+        const failed = e.failed?.[k];
         if (failed) {
           degraded = true;
           defaulted.push({ view: view.spec.name, entity: entityOf(e, k), reason: failed, features: view.spec.features.map((f) => f.name) });
@@ -554,58 +559,83 @@ function collectEntities(m: LoadedModel, view: ViewPlan, mark: number, now: numb
   };
 
   const single = keyNames.length === 1;
+  const shared = keyNames.every((_, i) => scopeOf(i, n > 0 ? cands[0] : undefined) !== 'candidate');
+  // Sized for the worst case (every candidate a distinct entity) and trimmed at the end: no growth on the way.
+  const cap = shared ? 1 : n;
   const e: ViewEntities = {
-    shared: keyNames.every((_, i) => scopeOf(i, n > 0 ? cands[0] : undefined) !== 'candidate'),
-    cacheKeys: [],
-    parts: single ? undefined : [],
+    shared,
+    count: 0,
+    cacheKeys: new Array(cap),
+    parts: single ? undefined : new Array(cap),
     slotOf: EMPTY_SLOTS,
-    rows: [],
-    entries: [],
+    rows: new Array(cap),
+    entries: cache ? new Array(cap) : [],
     misses: [],
-    failed: [],
+    failed: undefined,
+  };
+  const add = (key: KeyPart | undefined, parts: KeyPart[] | undefined, entry: CacheEntry | undefined): number => {
+    const k = e.count++;
+    if (key !== undefined) e.cacheKeys[k] = key;
+    if (parts) e.parts![k] = parts.slice();
+    e.rows[k] = entry?.row;
+    if (cache) e.entries[k] = entry;
+    return k;
   };
   let seen: Map<KeyPart, number> | undefined;
-  const push = (key: KeyPart, parts: KeyPart[] | undefined, entry: CacheEntry | undefined): number => {
-    e.cacheKeys.push(key);
-    if (parts) e.parts!.push(parts.slice());
-    e.rows.push(entry?.row);
-    e.entries.push(entry);
-    e.failed.push(undefined);
-    return e.cacheKeys.length - 1;
-  };
+  /** The slot of a keyed entity: through its cache entry (marked with this request) on a hit, a map otherwise. */
   const slotFor = (key: KeyPart, parts: KeyPart[] | undefined): number => {
     const entry = cache?.lookup(key, now);
     if (entry) {
       if (entry.mark !== mark) {
         entry.mark = mark;
-        entry.slot = push(key, parts, entry);
+        entry.slot = add(key, parts, entry);
       }
       return entry.slot;
     }
     let slot = (seen ??= new Map()).get(key);
     if (slot === undefined) {
-      seen.set(key, (slot = push(key, parts, undefined)));
+      seen.set(key, (slot = add(key, parts, undefined)));
       e.misses.push(slot);
     }
     return slot;
   };
 
-  if (e.shared) {
+  if (shared) {
     const parts = keyNames.map((_, i) => keyValue(i, undefined, 0));
     slotFor(single ? parts[0] : encodeEntityKey(parts), single ? undefined : parts);
-    return e;
-  }
-  e.slotOf = new Int32Array(n);
-  if (single) {
+  } else if (single) {
     // One join key (ads, advertisers): keyed by the value itself, no key string or array to build.
+    e.slotOf = new Int32Array(n);
     for (let r = 0; r < n; r++) e.slotOf[r] = slotFor(keyValue(0, cands[r], r), undefined);
   } else {
+    e.slotOf = new Int32Array(n);
     const scratch = new Array<KeyPart>(keyNames.length);
+    const last = keyNames.length - 1;
+    // Uncached views of several keys (user × category) deduplicate through nested maps: no key strings at all.
+    const root = new Map<KeyPart, unknown>();
     for (let r = 0; r < n; r++) {
       for (let i = 0; i < keyNames.length; i++) scratch[i] = keyValue(i, cands[r], r);
-      e.slotOf[r] = slotFor(encodeEntityKey(scratch), scratch);
+      if (cache) {
+        e.slotOf[r] = slotFor(encodeEntityKey(scratch), scratch);
+        continue;
+      }
+      let node = root;
+      for (let i = 0; i < last; i++) {
+        let next = node.get(scratch[i]) as Map<KeyPart, unknown> | undefined;
+        if (!next) node.set(scratch[i], (next = new Map()));
+        node = next;
+      }
+      let slot = node.get(scratch[last]) as number | undefined;
+      if (slot === undefined) {
+        node.set(scratch[last], (slot = add(undefined, scratch, undefined)));
+        e.misses.push(slot);
+      }
+      e.slotOf[r] = slot;
     }
   }
+  e.cacheKeys.length = e.parts ? (e.parts.length = e.count) : e.count;
+  e.rows.length = e.count;
+  if (cache) e.entries.length = e.count;
   return e;
 }
 

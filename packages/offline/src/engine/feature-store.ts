@@ -31,7 +31,7 @@ import { INTERNAL, type SqlContext } from './sql/context.ts';
 import type { SqlDialect } from './sql/dialect.ts';
 import { duckdbDialect } from './sql/duckdb-dialect.ts';
 import { labelTimesQuery } from './sql/label-sql.ts';
-import { pointInTimeQuery, type PitQueryOptions, type PitViewInput } from './sql/pit-sql.ts';
+import { pitChunksQuery, pitNarrowQuery, pitOutputQuery, pointInTimeQuery, type PitQueryOptions, type PitViewInput } from './sql/pit-sql.ts';
 import { viewQuery } from './sql/view-sql.ts';
 import { toEpochMs, type TimeInput } from './time.ts';
 
@@ -83,7 +83,7 @@ export interface TrainingSetOptions {
   out: string;
   /** Include every feature of the views the model reads, not only the ones its input uses. @default false */
   allFeatures?: boolean;
-  /** Rows per time chunk: bounds memory on large ranges. @default 2_000_000 */
+  /** Rows joined at a time: bounds memory on large ranges. @default 2_000_000 */
   chunkRows?: number;
   onProgress?: ProgressListener;
 }
@@ -194,16 +194,15 @@ export class FeatureStore {
     const refs = this.parseRefs(features);
     return new HistoricalFeaturesJob(this.executor, this.dialect, async () => {
       const relation = await this.spineRelation(spine);
-      return (await this.pitPlan(relation, refs, options))();
+      return pointInTimeQuery(this.sql, (await this.pitPlan(relation, refs, options))());
     });
   }
 
   /**
    * Builds a model's training set: the labelled source's rows in [start, end) with their key, timestamp, the
-   * model's request fields, the label and its features as of each row, written to one Parquet file. Large ranges
-   * are processed in time chunks of about `chunkRows` rows (bounded memory); rows come chunk by chunk in time
-   * order and, within a chunk, in the source's order, so a source sorted by time gives a training set sorted by
-   * time, and the same inputs always give the same file.
+   * model's request fields, the label and its features as of each row, written to one Parquet file in the source's
+   * row order (a source sorted by time gives a training set sorted by time; the same inputs give the same file).
+   * Large ranges are joined in chunks of `chunkRows` rows, which bounds memory.
    */
   async buildTrainingSet(options: TrainingSetOptions): Promise<TrainingSetResult> {
     const started = performance.now();
@@ -230,33 +229,13 @@ export class FeatureStore {
     await this.ensureLabelTimes(options.onProgress);
     const source = this.sql.source(lab.source);
     const plan = await this.pitPlan(source, refs, { timestampField: ts, entityKeys: model.entityKeys, spineColumns, onProgress: options.onProgress });
-    const inRange = (lo: number, hi: number) =>
-      `${d.ident(ts)} >= ${d.timestampFromMs(d.bigint(lo))} AND ${d.ident(ts)} < ${d.timestampFromMs(d.bigint(hi))}`;
-    const chunks = await this.timeChunks(source, ts, startMs, endMs, options.chunkRows ?? 2_000_000);
-
+    const opts: PitQueryOptions = plan({
+      spineFilter: `${d.ident(ts)} >= ${d.timestampFromMs(d.bigint(startMs))} AND ${d.ident(ts)} < ${d.timestampFromMs(d.bigint(endMs))}`,
+      label: { keyField: lab.key, labelTimes: LABEL_TIMES, name: lab.name },
+    });
     const out = resolve(options.out);
     await mkdir(dirname(out), { recursive: true });
-    const parts = chunks.length === 1 ? [out] : chunks.map((_, i) => `${out}.part-${String(i).padStart(4, '0')}-${process.pid}.parquet`);
-    let rows = 0;
-    try {
-      await step(options.onProgress, 'join', out, async (onFraction) => {
-        for (const [i, [lo, hi]] of chunks.entries()) {
-          const query = plan({
-            spineFilter: inRange(lo, hi),
-            timeBounds: { startMs: lo, endMs: hi },
-            label: { keyField: lab.key, labelTimes: LABEL_TIMES, name: lab.name },
-          });
-          rows += await this.executor.run(d.copyToParquet(query, parts[i]), (f) => onFraction((i + Math.max(0, f)) / chunks.length));
-        }
-      });
-      if (parts.length > 1) {
-        // One file for consumers: the parts, concatenated in order.
-        await step(options.onProgress, 'write', out, (onFraction) =>
-          this.executor.run(d.copyToParquet(`SELECT * FROM ${d.scanFiles(parts)}`, out), onFraction));
-      }
-    } finally {
-      if (parts.length > 1) await Promise.all(parts.map((p) => rm(p, { force: true })));
-    }
+    const rows = await this.writePointInTime(opts, out, options.chunkRows ?? 2_000_000, options.onProgress);
     const featureColumns = refs.flatMap((r) => r.features.map((f) => featureColumn(r.view.name, f.name)));
     return {
       path: out,
@@ -271,19 +250,38 @@ export class FeatureStore {
     };
   }
 
-  /** Splits [start, end) into time ranges of about `chunkRows` rows each, at actual row times. */
-  private async timeChunks(source: string, ts: string, startMs: number, endMs: number, chunkRows: number): Promise<Array<[number, number]>> {
+  /**
+   * Writes a point-in-time join to Parquet. A large spine is joined in chunks of `chunkRows` rows (in the spine's
+   * order), each reading only the view rows its time range can use, into a narrow table (row number, features,
+   * label); the output is then written once, the spine's own columns joined positionally to that table.
+   */
+  private async writePointInTime(opts: PitQueryOptions, out: string, chunkRows: number, onProgress?: ProgressListener): Promise<number> {
     const d = this.dialect;
-    const t = d.epochMs(d.ident(ts));
-    const where = `WHERE ${t} >= ${startMs} AND ${t} < ${endMs}`;
-    const [{ n }] = await this.executor.rows<{ n: bigint | number }>(`SELECT count(*) AS n FROM ${source} ${where}`);
-    const k = Math.ceil(Number(n) / Math.max(1, chunkRows));
-    if (k <= 1) return [[startMs, endMs]];
-    const qs = Array.from({ length: k - 1 }, (_, i) => (i + 1) / k);
-    const [{ q }] = await this.executor.rows<{ q: Array<bigint | number> }>(`SELECT quantile_disc(${t}, [${qs.join(', ')}]) AS q FROM ${source} ${where}`);
-    const cuts = [...new Set(q.map(Number))].filter((c) => c > startMs && c < endMs).sort((a, b) => a - b);
-    const bounds = [startMs, ...cuts, endMs];
-    return bounds.slice(1).map((hi, i) => [bounds[i], hi] as [number, number]);
+    const chunks = await this.executor.rows<{ c: number; lo: number | bigint; hi: number | bigint; n: number | bigint }>(
+      pitChunksQuery(this.sql, opts, Math.max(1, Math.floor(chunkRows))),
+    );
+    if (chunks.length <= 1) {
+      return step(onProgress, 'join', out, (onFraction) => this.executor.run(d.copyToParquet(pointInTimeQuery(this.sql, opts), out), onFraction), (n) => n);
+    }
+    const narrow = `${INTERNAL}narrow`;
+    try {
+      await step(onProgress, 'join', out, async (onFraction) => {
+        for (const [i, chunk] of chunks.entries()) {
+          const from = Number(chunk.c) * chunkRows + 1;
+          const query = pitNarrowQuery(this.sql, {
+            ...opts,
+            rowRange: { from, to: from + chunkRows },
+            timeBounds: { startMs: Number(chunk.lo), endMs: Number(chunk.hi) },
+          });
+          const statement = i === 0 ? `CREATE OR REPLACE TEMP TABLE ${narrow} AS ${query}` : `INSERT INTO ${narrow} ${query}`;
+          await this.executor.run(statement, (f) => onFraction((i + Math.max(0, f)) / chunks.length));
+        }
+      });
+      return await step(onProgress, 'write', out, (onFraction) =>
+        this.executor.run(d.copyToParquet(pitOutputQuery(this.sql, opts, narrow), out), onFraction), (n) => n);
+    } finally {
+      await this.executor.run(`DROP TABLE IF EXISTS ${narrow}`);
+    }
   }
 
   /**
@@ -348,7 +346,7 @@ export class FeatureStore {
     spine: string,
     refs: FeatureRef[],
     options: HistoricalFeaturesOptions & { spineColumns?: string[] },
-  ): Promise<(chunk?: Pick<PitQueryOptions, 'spineFilter' | 'timeBounds' | 'label'>) => string> {
+  ): Promise<(extra?: Pick<PitQueryOptions, 'spineFilter' | 'label'>) => PitQueryOptions> {
     let columns;
     try {
       columns = await this.executor.describe(spine);
@@ -383,7 +381,7 @@ export class FeatureStore {
       spineTimeColumns: [tsField],
       views: inputs,
     };
-    return (chunk = {}) => pointInTimeQuery(this.sql, { ...base, ...chunk });
+    return (extra = {}) => ({ ...base, ...extra });
   }
 
   private async buildViewsFor(views: ResolvedView[], onProgress?: ProgressListener): Promise<void> {

@@ -47,10 +47,12 @@ export interface PitQueryOptions {
   spineTimeMs: string;
   /** The spine columns `spineTimeMs` reads. */
   spineTimeColumns: string[];
-  /** A SQL condition on the spine's columns restricting the rows (a time chunk). */
+  /** A SQL condition on the spine's columns restricting its rows (before they are numbered). */
   spineFilter?: string;
+  /** Only rows numbered in [from, to) (1-based, in the spine's order): one chunk of a large spine. */
+  rowRange?: { from: number; to: number };
   /**
-   * Only spine rows with time in [startMs, endMs) are present: view rows that cannot matter to them (older than
+   * The chunk's rows have times in [startMs, endMs]: view rows that cannot matter to them (older than
    * startMs − ttl, or later than endMs − lag) are skipped, so a chunk reads only its part of each view.
    */
   timeBounds?: { startMs: number; endMs: number };
@@ -59,16 +61,28 @@ export interface PitQueryOptions {
   label?: PitLabel;
 }
 
-/**
- * The point-in-time join as one SELECT: the spine's columns in the spine's order, the label if asked, then
- * `<view>__<feature>` for each requested feature, as DOUBLE.
- */
-export function pointInTimeQuery(ctx: SqlContext, opts: PitQueryOptions): string {
+/** The spine's rows, numbered in the spine's order, with only the given columns. */
+function numberedSpine(ctx: SqlContext, opts: PitQueryOptions, columns: string[]): string {
   const d = ctx.dialect;
   const where = opts.spineFilter ? ` WHERE ${opts.spineFilter}` : '';
-  // Each side reads only its own columns (so the engine does not materialise one wide scan for both).
-  const numbered = (columns: string[]) =>
-    `SELECT ${columns.map((c) => d.ident(c)).join(', ')}, row_number() OVER () AS ${SPINE_ROW} FROM ${opts.spine}${where}`;
+  return `SELECT ${columns.map((c) => d.ident(c)).join(', ')}, row_number() OVER () AS ${SPINE_ROW} FROM ${opts.spine}${where}`;
+}
+
+/** The output feature columns, in order. */
+export function pitFeatureColumns(opts: Pick<PitQueryOptions, 'views'>): string[] {
+  return opts.views.flatMap((v) => v.features.map((f) => featureColumn(v.view.name, f.name)));
+}
+
+/**
+ * The narrow side of the join: `__ls_row`, then each feature's final value (TTL and defaults applied) as
+ * `__ls_out<i>`, then `__ls_label` when asked, sorted by row number. With `rowRange`, only those rows.
+ */
+export function pitNarrowQuery(ctx: SqlContext, opts: PitQueryOptions): string {
+  const d = ctx.dialect;
+  const numbered = (columns: string[]) => {
+    const all = numberedSpine(ctx, opts, columns);
+    return opts.rowRange ? `SELECT * FROM (${all}) WHERE ${SPINE_ROW} >= ${opts.rowRange.from} AND ${SPINE_ROW} < ${opts.rowRange.to}` : all;
+  };
 
   // Narrow side: row number, time and every key field, then one as-of join per view.
   const keyFields = [...new Set(opts.views.flatMap((v) => v.keyFields).concat(opts.label ? [opts.label.keyField] : []))];
@@ -76,7 +90,7 @@ export function pointInTimeQuery(ctx: SqlContext, opts: PitQueryOptions): string
     `${INTERNAL}j0 AS (SELECT ${SPINE_ROW}, ${opts.spineTimeMs} AS ${SPINE_TIME}, ${keyFields.map((k) => d.ident(k)).join(', ')} ` +
       `FROM (${numbered([...new Set([...keyFields, ...opts.spineTimeColumns])])}))`,
   ];
-  const finals: Array<{ expr: string; column: string }> = [];
+  const finals: Array<{ expr: string }> = [];
   opts.views.forEach((input, i) => {
     const { view } = input;
     const rel = `${INTERNAL}v${i}`;
@@ -111,31 +125,57 @@ export function pointInTimeQuery(ctx: SqlContext, opts: PitQueryOptions): string
       // Evaluated on the last join's output, aliased s.
       const fresh = `s.${SPINE_TIME} - s.${et} < ${view.ttlMs}`;
       const value = f.default === null ? `s.${alias}` : `coalesce(s.${alias}, ${dflt})`;
-      finals.push({ expr: `CAST(CASE WHEN ${fresh} THEN ${value} ELSE ${dflt} END AS DOUBLE)`, column: featureColumn(view.name, f.name) });
+      finals.push({ expr: `CAST(CASE WHEN ${fresh} THEN ${value} ELSE ${dflt} END AS DOUBLE)` });
     }
   });
-  // The narrow result: row number, the label, and every feature's final value (TTL and defaults applied), so the
-  // sort by row number carries only what is output.
+  // The narrow result: row number, every feature's final value and the label, so the sort by row number carries
+  // only what is output.
   const last = `${INTERNAL}j${opts.views.length}`;
-  const featureAlias = (i: number) => `${INTERNAL}out${i}`;
-  const narrowSelect = [`s.${SPINE_ROW}`, ...finals.map((f, i) => `${f.expr} AS ${featureAlias(i)}`)];
-  let narrow = `SELECT ${narrowSelect.join(', ')} FROM ${last} AS s`;
-  let labelColumn: string[] = [];
+  const select = [`s.${SPINE_ROW}`, ...finals.map((f, i) => `${f.expr} AS ${INTERNAL}out${i}`)];
+  let from = `${last} AS s`;
   if (opts.label) {
     const lab = opts.label;
-    narrow =
-      `SELECT ${narrowSelect.join(', ')}, CAST(CASE WHEN l.${LABEL_TIME} IS NULL THEN 0 ELSE 1 END AS INTEGER) AS ${INTERNAL}label ` +
-      `FROM ${last} AS s LEFT JOIN ${lab.labelTimes} AS l ON s.${d.ident(lab.keyField)} = l.${LABEL_KEY}`;
-    labelColumn = [`n.${INTERNAL}label AS ${d.ident(lab.name)}`];
+    select.push(`CAST(CASE WHEN l.${LABEL_TIME} IS NULL THEN 0 ELSE 1 END AS INTEGER) AS ${INTERNAL}label`);
+    from += ` LEFT JOIN ${lab.labelTimes} AS l ON s.${d.ident(lab.keyField)} = l.${LABEL_KEY}`;
   }
+  return [`WITH ${ctes.join(',\n')}`, `SELECT ${select.join(', ')}`, `FROM ${from}`, `ORDER BY s.${SPINE_ROW}`].join('\n');
+}
+
+/**
+ * The output: the spine's own columns (read again, numbered in the same order) joined positionally to `narrow`
+ * (a relation holding pitNarrowQuery's rows for the whole spine, in row order), then the label if asked and
+ * `<view>__<feature>` for each requested feature, as DOUBLE.
+ */
+export function pitOutputQuery(ctx: SqlContext, opts: PitQueryOptions, narrow: string): string {
+  const d = ctx.dialect;
   // Misaligned rows would silently pair one row's spine values with another's features: check every row, in the
   // first feature's expression so the check cannot be optimised away.
-  const check = `CASE WHEN w.${SPINE_ROW} <> n.${SPINE_ROW} THEN ${d.raiseError('point-in-time join: spine rows misaligned')} ELSE n.${featureAlias(0)} END`;
-  const features = finals.map((f, i) => `${i === 0 ? check : `n.${featureAlias(i)}`} AS ${d.ident(f.column)}`);
-  const outputs = [...opts.spineColumns.map((c) => `w.${d.ident(c)}`), ...labelColumn, ...features];
-  return [
-    `WITH ${ctes.join(',\n')}`,
-    `SELECT ${outputs.join(', ')}`,
-    `FROM ${d.positionalJoin(`(${numbered(opts.spineColumns)})`, `(${narrow} ORDER BY ${SPINE_ROW})`, SPINE_ROW)}`,
-  ].join('\n');
+  const check = `CASE WHEN w.${SPINE_ROW} <> n.${SPINE_ROW} THEN ${d.raiseError('point-in-time join: spine rows misaligned')} ELSE n.${INTERNAL}out0 END`;
+  const features = pitFeatureColumns(opts).map((column, i) => `${i === 0 ? check : `n.${INTERNAL}out${i}`} AS ${d.ident(column)}`);
+  const outputs = [
+    ...opts.spineColumns.map((c) => `w.${d.ident(c)}`),
+    ...(opts.label ? [`n.${INTERNAL}label AS ${d.ident(opts.label.name)}`] : []),
+    ...features,
+  ];
+  return `SELECT ${outputs.join(', ')} FROM ${d.positionalJoin(`(${numberedSpine(ctx, opts, opts.spineColumns)})`, narrow, SPINE_ROW)}`;
+}
+
+/**
+ * The point-in-time join as one SELECT: the spine's columns in the spine's order, the label if asked, then
+ * `<view>__<feature>` for each requested feature, as DOUBLE.
+ */
+export function pointInTimeQuery(ctx: SqlContext, opts: PitQueryOptions): string {
+  return pitOutputQuery(ctx, opts, `(${pitNarrowQuery(ctx, { ...opts, rowRange: undefined })})`);
+}
+
+/**
+ * Chunks of a large spine: consecutive runs of `chunkRows` rows in the spine's order, each with its time range
+ * (so each chunk's join reads only the view rows it can use). Columns: c (0-based), lo and hi (epoch ms), n.
+ */
+export function pitChunksQuery(ctx: SqlContext, opts: PitQueryOptions, chunkRows: number): string {
+  const numbered = numberedSpine(ctx, opts, opts.spineTimeColumns);
+  return (
+    `SELECT (${SPINE_ROW} - 1) // ${chunkRows} AS c, min(t) AS lo, max(t) AS hi, count(*) AS n ` +
+    `FROM (SELECT ${SPINE_ROW}, ${opts.spineTimeMs} AS t FROM (${numbered})) GROUP BY c ORDER BY c`
+  );
 }

@@ -25,8 +25,8 @@ export interface ViewPlan {
   /** The features (positions) whose columns the model input reads. */
   read: Int32Array;
   /**
-   * Fields that read only this view's features (an ad's CTR bucket, …): vectorised once per entity rather than
-   * per candidate, and for fresh cached rows once per row across requests.
+   * Fields that read only this view's features and join keys (an ad's CTR bucket, the ad id): vectorised once per
+   * entity rather than per candidate, and for fresh cached rows once per row across requests.
    */
   fields: FieldGroup | undefined;
   /** The features (positions) whose columns per-candidate fields read: written into each candidate's row. */
@@ -161,20 +161,18 @@ export async function loadModel(bundle: LoadedBundle, engines: CreateEngineOptio
     if (!slots.length) return undefined;
     return { vectorizer: compileVectorizer({ ...manifest.input, fields: slots.map((j) => manifest.input.fields[j]) }), slots: Int32Array.from(slots) };
   };
-  // A field reading only one view's features (no request value, no request time) depends on that entity alone.
-  const viewOfColumn = new Map<string, ViewPlan>();
-  for (const v of views) for (const c of v.columns) viewOfColumn.set(c, v);
+  // A field reading only one view's features and join keys (the ad's CTR bucket, the ad id itself; no other
+  // request value, no request time) depends on that entity alone.
+  const entityInputs = new Map(views.map((v) => [v, new Set([...v.columns, ...v.keyNames])]));
   const entityView = (f: FieldSpec): ViewPlan | undefined => {
     if (isShared(f) || f.derive === 'age_seconds') return undefined;
-    const owner = viewOfColumn.get(f.inputs[0]);
-    return owner && f.inputs.every((i) => viewOfColumn.get(i) === owner) ? owner : undefined;
+    return views.find((v) => f.inputs.every((i) => entityInputs.get(v)!.has(i)));
   };
   const isCandidate = (f: FieldSpec) => !isShared(f) && !entityView(f);
   const candidateReads = new Set(manifest.input.fields.filter(isCandidate).flatMap((f) => f.inputs));
   for (const v of views) {
     v.fields = group((f) => entityView(f) === v);
-    const candidateInputs = new Set(manifest.input.fields.filter(isCandidate).flatMap((f) => f.inputs));
-    v.candidateRead = Int32Array.from(v.columns.flatMap((c, i) => (candidateInputs.has(c) ? [i] : [])));
+    v.candidateRead = Int32Array.from(v.columns.flatMap((c, i) => (candidateReads.has(c) ? [i] : [])));
   }
 
   const checks: FieldCheck[] = (manifest.requestFields ?? [])

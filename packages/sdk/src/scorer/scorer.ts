@@ -301,7 +301,7 @@ class ScorerImpl implements Scorer {
     const debugRows: Array<Record<string, unknown>> | undefined = options.debug ? [] : undefined;
     try {
       // Fields that read one view's features only: vectorised once per entity (and per fresh cached row, once).
-      const entitySlots = m.views.map((view, v) => (view.fields ? entityVectors(view, view.fields, resolved[v], stable[v]) : undefined));
+      const entitySlots = m.views.map((view, v) => (view.fields ? entityVectors(view, view.fields, entities[v], resolved[v], stable[v]) : undefined));
 
       // The request-level row: user and context values, the request time, the features of user-level views.
       for (let i = 0; i < m.requestInputs.length; i++) {
@@ -718,6 +718,7 @@ function scatter(slots: Int32Array, fromIndices: Int32Array, fromValues: Float32
 function entityVectors(
   view: ViewPlan,
   group: FieldGroup,
+  entities: ViewEntities,
   resolved: ReadonlyArray<ReadonlyArray<number | null>>,
   stable: ReadonlyArray<CacheEntry | undefined>,
 ): Float64Array[] {
@@ -737,6 +738,9 @@ function entityVectors(
     values ??= new Float32Array(g);
     const features = resolved[k];
     for (let j = 0; j < view.read.length; j++) row[view.columns[view.read[j]]] = features[view.read[j]];
+    // The entity's own join-key values, as the request carried them (fields may read the ad id, the category…).
+    const key = entities.parts ? entities.parts[k] : undefined;
+    for (let j = 0; j < view.keyNames.length; j++) row[view.keyNames[j]] = key ? key[j] : entities.cacheKeys[k];
     group.vectorizer.vectorize(row, indices, values, 0);
     const slots = new Float64Array(2 * g);
     for (let j = 0; j < g; j++) {

@@ -197,6 +197,59 @@ describe.each([1, 2, 3])('engine vs oracle (seed %i)', (seed) => {
 });
 
 describe('engine API', () => {
+  it('checks source files against the repo: missing files, declared columns, referenced columns', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lockstep-sources-'));
+    try {
+      await writeLog(join(dir, 'data'), randomLog({ seed: 3, impressions: 30 }));
+      const open = (edit: (r: ReturnType<typeof testRepo>) => void) => {
+        const def = testRepo();
+        edit(def);
+        return FeatureStore.open(def, { dataDir: join(dir, 'data'), workDir: join(dir, 'work') });
+      };
+      await expect(open((r) => (r.sources.clicks.path = 'nope.parquet'))).rejects.toThrow(/^source "clicks": cannot read .*nope\.parquet/);
+      await expect(open((r) => (r.sources.impressions.columns = { impression_id: 'integer', ts: 'timestamp', user_id: 'integer', ad_id: 'integer', ad_category: 'string', device: 'integer', bid: 'double', price: 'double' }))).rejects.toThrow(
+        /sources\.impressions\.columns\.device: declared integer, but .*impressions\.parquet has string\n  - sources\.impressions\.columns\.price: declared, but .*impressions\.parquet has no such column/,
+      );
+      // Undeclared columns are checked against the file's real ones.
+      await expect(open((r) => (r.views[0].keys = ['member_id']))).rejects.toThrow(
+        'views.u.keys[0]: source "impressions" has no column "member_id" (it has impression_id, ts, user_id, ad_id, ad_category, device, bid)',
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads CSV sources exactly like Parquet ones', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lockstep-csv-'));
+    try {
+      const log = randomLog({ seed: 8, impressions: 120 });
+      await writeLog(join(dir, 'data'), log);
+      const db = await DuckDBExecutor.open({ threads: 1 });
+      for (const name of ['impressions', 'clicks']) {
+        await db.run(`COPY (SELECT * FROM read_parquet('${join(dir, 'data', `${name}.parquet`)}')) TO '${join(dir, 'data', `${name}.csv`)}' (HEADER)`);
+      }
+      db.close();
+      const csvRepo = testRepo();
+      csvRepo.sources.impressions.path = 'impressions.csv';
+      csvRepo.sources.clicks.path = 'clicks.csv';
+      const spine = new Table({
+        ts: vectorFromArray(log.impressions.map((i) => i.ts), new TimestampMillisecond()),
+        user_id: vectorFromArray(log.impressions.map((i) => i.user_id), new Int32()),
+        ad_id: vectorFromArray(log.impressions.map((i) => i.ad_id), new Int32()),
+        category: vectorFromArray(log.impressions.map((i) => i.ad_category), new Utf8()),
+      });
+      const results = [];
+      for (const [def, work] of [[testRepo(), 'w1'], [csvRepo, 'w2']] as const) {
+        const fs = await FeatureStore.open(def, { dataDir: join(dir, 'data'), workDir: join(dir, work) });
+        results.push((await fs.getHistoricalFeatures(spine, ['u:*', 'a:*', 'uc:*'], { entityKeys: { uc: ['user_id', 'category'] } }).toArrow()).toArray().map((r) => r.toJSON()));
+        fs.close();
+      }
+      expect(results[1]).toEqual(results[0]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('rejects unknown feature references and spines missing key columns, naming them', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lockstep-api-'));
     try {

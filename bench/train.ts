@@ -8,14 +8,19 @@
  * Rows: by default the generated sponsored-ads impressions, through the feature store's point-in-time training set
  * and the SDK vectoriser (the ads-ctr model: 25 slots, 2^20 indices), cached under .lockstep/bench/. `--source
  * synthetic` uses synthetic rows with long-tailed index frequencies instead (no engine needed).
+ *
+ * The peer runs twice per repeat: with sklearn's defaults (shuffle=True, the key `sklearn-sgd`) and in the given
+ * row order (shuffle=False, `sklearn-sgd-in-order`), the same visiting order as lockstep and sklearn's fastest.
  */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { quoteString, duckdbSource } from '../packages/offline/src/train/duckdb-source.ts';
 import { createModel } from '../packages/offline/src/train/trainer.ts';
 import { syntheticClicks } from '../packages/offline/src/train/synthetic.ts';
-import { pythonUnavailable, runPython } from '../packages/offline/src/evaluate/debian-python.ts';
+import { DEBIAN_PYTHON, pythonUnavailable } from '../packages/offline/src/evaluate/debian-python.ts';
 import { benchArgs, median } from './args.ts';
 import { ROOT, dayStart, modelOf, sponsoredAds, trainingSet } from './_sponsored-ads.ts';
 
@@ -93,12 +98,34 @@ async function syntheticRows(rows: number): Promise<Rows> {
   return { ...d, source: 'synthetic: 25 categorical slots, long-tailed value frequencies, 2^20 indices', files };
 }
 
+/** The Python peer, kept running so its passes can interleave with ours. */
+async function startPeer(meta: Record<string, unknown>) {
+  const metaPath = join(ROOT, '.lockstep/bench', `train-peer-${String(meta.rows)}.json`);
+  await writeFile(metaPath, JSON.stringify(meta));
+  const child = spawn(DEBIAN_PYTHON, [join(ROOT, 'bench/peers/sgd_train.py'), metaPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const next = async () => {
+    const { value, done } = await lines.next();
+    if (done) throw new Error('the sklearn peer exited early');
+    return value as string;
+  };
+  if ((await next()) !== 'ready') throw new Error('the sklearn peer did not start');
+  return {
+    async pass(setting: 'default' | 'in_order') {
+      child.stdin!.write(`${setting}\n`);
+      return JSON.parse(await next()) as { wall: number; cpu: number };
+    },
+    close() {
+      child.stdin!.end('quit\n');
+    },
+  };
+}
+
 export async function main(argv: string[]): Promise<Record<string, unknown>> {
   const args = benchArgs(argv, {
     impressions: { type: 'string', default: '10000000' },
     repeats: { type: 'string', default: '3' },
     source: { type: 'string', default: 'generated' },
-    sklearn: { type: 'boolean', default: true },
     'no-sklearn': { type: 'boolean', default: false },
   });
   const impressions = Number(args.impressions.replaceAll('_', ''));
@@ -107,32 +134,56 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
   const { rows, width, dimension } = data;
   console.error(`${rows.toLocaleString('en-US')} rows × ${width} slots, ${dimension.toLocaleString('en-US')} indices (${data.source})`);
 
-  const families: Record<string, number[]> = { 'lockstep-lr': [], 'lockstep-fm': [] };
+  const missing = args['no-sklearn'] ? '--no-sklearn' : pythonUnavailable(['sklearn', 'scipy', 'numpy']);
+  const peer = missing ? undefined : await startPeer({ rows, width, dimension, ...data.files });
+
+  // Passes interleave (lockstep LR, FM, sklearn default, sklearn in order, repeat) so that every contender runs
+  // under the same machine load. Wall-clock and CPU time (process CPU seconds) are both recorded: on a shared
+  // machine the CPU figure is the single-core throughput, the wall figure what was observed.
+  const runs: Record<string, Array<{ wall: number; cpu: number }>> = {};
+  const record = (name: string, t: { wall: number; cpu: number }) => {
+    (runs[name] ??= []).push(t);
+    console.error(`${name} pass ${runs[name].length}: ${t.wall.toFixed(2)} s wall, ${t.cpu.toFixed(2)} s CPU, ${Math.round(rows / t.wall).toLocaleString('en-US')} rows/s`);
+  };
   for (let r = 0; r < repeats; r++) {
     for (const family of ['lr', 'fm'] as const) {
       const model = createModel(family, width, dimension);
-      const t0 = performance.now();
+      const w0 = performance.now();
+      const c0 = process.cpuUsage();
       model.fit(data.indices, data.values, data.labels, rows);
-      const s = (performance.now() - t0) / 1000;
-      families[`lockstep-${family}`].push(rows / s);
-      console.error(`lockstep-${family} pass ${r + 1}: ${s.toFixed(2)} s, ${Math.round(rows / s).toLocaleString('en-US')} rows/s`);
+      const c = process.cpuUsage(c0);
+      record(`lockstep-${family}`, { wall: (performance.now() - w0) / 1000, cpu: (c.user + c.system) / 1e6 });
+    }
+    if (peer) {
+      record('sklearn-sgd', await peer.pass('default'));
+      record('sklearn-sgd-in-order', await peer.pass('in_order'));
     }
   }
+  peer?.close();
 
   const out: Record<string, unknown> = { bench: 'train', rows, width, dimension, source: data.source, repeats };
-  for (const [k, v] of Object.entries(families)) out[k] = { rows_per_s: Math.round(median(v)), runs: v.map(Math.round) };
-
-  const missing = pythonUnavailable(['sklearn', 'scipy', 'numpy']);
-  if (args['no-sklearn']) out['sklearn-sgd'] = { skipped: '--no-sklearn' };
-  else if (missing) out['sklearn-sgd'] = { skipped: missing };
-  else {
-    const metaPath = join(ROOT, '.lockstep/bench', `train-peer-${rows}.json`);
-    await writeFile(metaPath, JSON.stringify({ rows, width, dimension, ...data.files }));
-    const result = JSON.parse(await runPython(join(ROOT, 'bench/peers/sgd_train.py'), [metaPath, String(repeats)], '', { stderr: 'inherit' })) as { seconds: number[] };
-    const rates = result.seconds.map((s) => rows / s);
-    out['sklearn-sgd'] = { rows_per_s: Math.round(median(rates)), runs: rates.map(Math.round) };
-    const peer = median(rates);
-    out.speedup_vs_sklearn = { lr: +(median(families['lockstep-lr']) / peer).toFixed(2), fm: +(median(families['lockstep-fm']) / peer).toFixed(2) };
-  }
+  const figure = (name: string) => {
+    const t = runs[name];
+    return {
+      rows_per_s: Math.round(median(t.map((x) => rows / x.wall))),
+      rows_per_cpu_s: Math.round(median(t.map((x) => rows / x.cpu))),
+      runs: t.map((x) => Math.round(rows / x.wall)),
+    };
+  };
+  for (const name of Object.keys(runs)) out[name] = figure(name);
+  if (peer) {
+    (out['sklearn-sgd'] as Record<string, unknown>).setting = "SGDClassifier(loss='log_loss'), defaults (shuffle=True)";
+    (out['sklearn-sgd-in-order'] as Record<string, unknown>).setting = "SGDClassifier(loss='log_loss', shuffle=False)";
+    const ratio = (a: string, b: string, key: 'rows_per_s' | 'rows_per_cpu_s') =>
+      +((out[a] as Record<string, number>)[key] / (out[b] as Record<string, number>)[key]).toFixed(2);
+    for (const key of ['rows_per_s', 'rows_per_cpu_s'] as const) {
+      out[`speedup_vs_sklearn_${key}`] = {
+        lr: ratio('lockstep-lr', 'sklearn-sgd', key),
+        fm: ratio('lockstep-fm', 'sklearn-sgd', key),
+        lr_vs_in_order: ratio('lockstep-lr', 'sklearn-sgd-in-order', key),
+        fm_vs_in_order: ratio('lockstep-fm', 'sklearn-sgd-in-order', key),
+      };
+    }
+  } else out['sklearn-sgd'] = { skipped: missing };
   return out;
 }

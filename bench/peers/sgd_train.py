@@ -1,6 +1,10 @@
 """Training-throughput peer: scikit-learn SGDClassifier(loss='log_loss'), one partial_fit pass over the same
 hashed rows lockstep trains on (a CSR matrix built from the raw int32 indices / float32 values / uint8 labels
-files the benchmark writes). Prints one JSON object: seconds of each pass."""
+files the benchmark writes). Two settings: sklearn's defaults (shuffle=True: each pass visits the rows in a
+random order) and shuffle=False (rows in the given order, as lockstep visits them; sklearn's fastest setting).
+Protocol (so that the benchmark can interleave peer passes with its own under the same machine load): after loading
+it prints "ready"; then each stdin line "default" or "in_order" runs one pass and prints one JSON line
+{"wall": seconds, "cpu": CPU seconds of this process}; "quit" exits."""
 import json
 import sys
 import time
@@ -10,7 +14,6 @@ import scipy.sparse as sp
 from sklearn.linear_model import SGDClassifier
 
 meta = json.load(open(sys.argv[1]))
-repeats = int(sys.argv[2])
 n, w, d = meta["rows"], meta["width"], meta["dimension"]
 indices = np.fromfile(meta["indices"], dtype="<i4")
 values = np.fromfile(meta["values"], dtype="<f4").astype(np.float64)
@@ -21,12 +24,12 @@ X = sp.csr_matrix((values, indices, indptr), shape=(n, d))
 del values
 print(f"sklearn: {n} rows x {w} slots, dimension {d}", file=sys.stderr)
 
-seconds = []
-for r in range(repeats):
-    # One pass in the given order, as lockstep does (shuffle=False is also sklearn's faster setting).
-    clf = SGDClassifier(loss="log_loss", alpha=1e-6, shuffle=False, random_state=0)
-    t0 = time.perf_counter()
+print("ready", flush=True)
+for line in sys.stdin:
+    setting = line.strip()
+    if setting == "quit":
+        break
+    clf = SGDClassifier(loss="log_loss") if setting == "default" else SGDClassifier(loss="log_loss", shuffle=False)
+    w0, c0 = time.perf_counter(), time.process_time()
     clf.partial_fit(X, labels, classes=np.array([0.0, 1.0]))
-    seconds.append(time.perf_counter() - t0)
-    print(f"sklearn SGDClassifier pass {r + 1}: {seconds[-1]:.2f} s", file=sys.stderr)
-print(json.dumps({"seconds": seconds}))
+    print(json.dumps({"wall": time.perf_counter() - w0, "cpu": time.process_time() - c0}), flush=True)

@@ -14,7 +14,7 @@ import { SeededRandom } from './random.ts';
 export interface FmOptions {
   /** Latent factors per index (K). @default 8 */
   factors?: number;
-  /** AdaGrad learning rate of the factors. @default 0.05 */
+  /** AdaGrad learning rate of the factors. @default 0.02 */
   learningRate?: number;
   /** L2 strength on the factors (applied to the factors a row touches). @default 0.0001 */
   l2?: number;
@@ -28,7 +28,7 @@ export interface FmOptions {
   ftrl?: FtrlOptions;
 }
 
-export const FM_DEFAULTS = { factors: 8, learningRate: 0.05, l2: 1e-4, initStd: 0.01, initialAccumulator: 0.01, seed: 1 };
+export const FM_DEFAULTS = { factors: 8, learningRate: 0.02, l2: 1e-4, initStd: 0.01, initialAccumulator: 0.01, seed: 1 };
 
 export class FactorizationMachine implements OnlineModel {
   readonly family = 'fm' as const;

@@ -9,7 +9,7 @@
  */
 
 export interface FtrlOptions {
-  /** Learning-rate scale α of the per-coordinate rate α / (β + √n). @default 0.05 */
+  /** Learning-rate scale α of the per-coordinate rate α / (β + √n). @default 0.1 */
   alpha?: number;
   /** Learning-rate smoothing β. @default 1 */
   beta?: number;
@@ -19,7 +19,7 @@ export interface FtrlOptions {
   l2?: number;
 }
 
-export const FTRL_DEFAULTS: Required<FtrlOptions> = { alpha: 0.05, beta: 1, l1: 0.5, l2: 1 };
+export const FTRL_DEFAULTS: Required<FtrlOptions> = { alpha: 0.1, beta: 1, l1: 0.5, l2: 1 };
 
 /** Slots per coordinate in the state array: z, √n, w and one pad (32 bytes: a coordinate never straddles a cache line). */
 const STRIDE = 4;

@@ -31,7 +31,7 @@ import { INTERNAL, type SqlContext } from './sql/context.ts';
 import type { SqlDialect } from './sql/dialect.ts';
 import { duckdbDialect } from './sql/duckdb-dialect.ts';
 import { labelTimesQuery } from './sql/label-sql.ts';
-import { pitChunksQuery, pitNarrowQuery, pitOutputQuery, pointInTimeQuery, type PitQueryOptions, type PitViewInput } from './sql/pit-sql.ts';
+import { pitChunksQuery, pitNarrowQuery, pitNarrowSpineQuery, pitOutputQuery, pointInTimeQuery, type PitQueryOptions, type PitViewInput } from './sql/pit-sql.ts';
 import { viewQuery } from './sql/view-sql.ts';
 import { toEpochMs, type TimeInput } from './time.ts';
 
@@ -257,20 +257,24 @@ export class FeatureStore {
    */
   private async writePointInTime(opts: PitQueryOptions, out: string, chunkRows: number, onProgress?: ProgressListener): Promise<number> {
     const d = this.dialect;
-    const chunks = await this.executor.rows<{ c: number; lo: number | bigint; hi: number | bigint; n: number | bigint }>(
-      pitChunksQuery(this.sql, opts, Math.max(1, Math.floor(chunkRows))),
-    );
-    if (chunks.length <= 1) {
-      return step(onProgress, 'join', out, (onFraction) => this.executor.run(d.copyToParquet(pointInTimeQuery(this.sql, opts), out), onFraction), (n) => n);
-    }
+    const rowsPerChunk = Math.max(1, Math.floor(chunkRows));
+    const spine = `${INTERNAL}narrow_spine`;
     const narrow = `${INTERNAL}narrow`;
     try {
+      // The narrow spine once (row numbers, keys, time), so chunks select their rows without re-reading the source.
+      await this.executor.run(`CREATE OR REPLACE TEMP TABLE ${spine} AS ${pitNarrowSpineQuery(this.sql, opts)}`);
+      const chunked: PitQueryOptions = { ...opts, narrowSpine: spine };
+      const chunks = await this.executor.rows<{ c: number; lo: number | bigint; hi: number | bigint }>(pitChunksQuery(this.sql, chunked, rowsPerChunk));
+      if (chunks.length <= 1) {
+        return await step(onProgress, 'join', out, (onFraction) =>
+          this.executor.run(d.copyToParquet(pointInTimeQuery(this.sql, chunked), out), onFraction), (n) => n);
+      }
       await step(onProgress, 'join', out, async (onFraction) => {
         for (const [i, chunk] of chunks.entries()) {
-          const from = Number(chunk.c) * chunkRows + 1;
+          const from = Number(chunk.c) * rowsPerChunk + 1;
           const query = pitNarrowQuery(this.sql, {
-            ...opts,
-            rowRange: { from, to: from + chunkRows },
+            ...chunked,
+            rowRange: { from, to: from + rowsPerChunk },
             timeBounds: { startMs: Number(chunk.lo), endMs: Number(chunk.hi) },
           });
           const statement = i === 0 ? `CREATE OR REPLACE TEMP TABLE ${narrow} AS ${query}` : `INSERT INTO ${narrow} ${query}`;
@@ -280,7 +284,7 @@ export class FeatureStore {
       return await step(onProgress, 'write', out, (onFraction) =>
         this.executor.run(d.copyToParquet(pitOutputQuery(this.sql, opts, narrow), out), onFraction), (n) => n);
     } finally {
-      await this.executor.run(`DROP TABLE IF EXISTS ${narrow}`);
+      await this.executor.run(`DROP TABLE IF EXISTS ${narrow}; DROP TABLE IF EXISTS ${spine}`);
     }
   }
 

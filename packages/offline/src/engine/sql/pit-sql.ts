@@ -49,6 +49,8 @@ export interface PitQueryOptions {
   spineTimeColumns: string[];
   /** A SQL condition on the spine's columns restricting its rows (before they are numbered). */
   spineFilter?: string;
+  /** A relation already holding pitNarrowSpineQuery's rows (e.g. a temporary table shared by every chunk). */
+  narrowSpine?: string;
   /** Only rows numbered in [from, to) (1-based, in the spine's order): one chunk of a large spine. */
   rowRange?: { from: number; to: number };
   /**
@@ -68,6 +70,16 @@ function numberedSpine(ctx: SqlContext, opts: PitQueryOptions, columns: string[]
   return `SELECT ${columns.map((c) => d.ident(c)).join(', ')}, row_number() OVER () AS ${SPINE_ROW} FROM ${opts.spine}${where}`;
 }
 
+/** The spine columns the narrow side reads: every join key field, the label key and the time columns. */
+function pitKeyFields(opts: PitQueryOptions): string[] {
+  return [...new Set(opts.views.flatMap((v) => v.keyFields).concat(opts.label ? [opts.label.keyField] : []))];
+}
+
+/** The narrow spine: the rows numbered in the spine's order, with only the columns the joins need. */
+export function pitNarrowSpineQuery(ctx: SqlContext, opts: PitQueryOptions): string {
+  return numberedSpine(ctx, opts, [...new Set([...pitKeyFields(opts), ...opts.spineTimeColumns])]);
+}
+
 /** The output feature columns, in order. */
 export function pitFeatureColumns(opts: Pick<PitQueryOptions, 'views'>): string[] {
   return opts.views.flatMap((v) => v.features.map((f) => featureColumn(v.view.name, f.name)));
@@ -79,16 +91,13 @@ export function pitFeatureColumns(opts: Pick<PitQueryOptions, 'views'>): string[
  */
 export function pitNarrowQuery(ctx: SqlContext, opts: PitQueryOptions): string {
   const d = ctx.dialect;
-  const numbered = (columns: string[]) => {
-    const all = numberedSpine(ctx, opts, columns);
-    return opts.rowRange ? `SELECT * FROM (${all}) WHERE ${SPINE_ROW} >= ${opts.rowRange.from} AND ${SPINE_ROW} < ${opts.rowRange.to}` : all;
-  };
-
+  const keyFields = pitKeyFields(opts);
+  const narrowSpine = opts.narrowSpine ?? `(${pitNarrowSpineQuery(ctx, opts)})`;
+  const range = opts.rowRange ? ` WHERE ${SPINE_ROW} >= ${opts.rowRange.from} AND ${SPINE_ROW} < ${opts.rowRange.to}` : '';
   // Narrow side: row number, time and every key field, then one as-of join per view.
-  const keyFields = [...new Set(opts.views.flatMap((v) => v.keyFields).concat(opts.label ? [opts.label.keyField] : []))];
   const ctes: string[] = [
     `${INTERNAL}j0 AS (SELECT ${SPINE_ROW}, ${opts.spineTimeMs} AS ${SPINE_TIME}, ${keyFields.map((k) => d.ident(k)).join(', ')} ` +
-      `FROM (${numbered([...new Set([...keyFields, ...opts.spineTimeColumns])])}))`,
+      `FROM ${narrowSpine}${range})`,
   ];
   const finals: Array<{ expr: string }> = [];
   opts.views.forEach((input, i) => {
@@ -173,9 +182,9 @@ export function pointInTimeQuery(ctx: SqlContext, opts: PitQueryOptions): string
  * (so each chunk's join reads only the view rows it can use). Columns: c (0-based), lo and hi (epoch ms), n.
  */
 export function pitChunksQuery(ctx: SqlContext, opts: PitQueryOptions, chunkRows: number): string {
-  const numbered = numberedSpine(ctx, opts, opts.spineTimeColumns);
+  const narrowSpine = opts.narrowSpine ?? `(${pitNarrowSpineQuery(ctx, opts)})`;
   return (
     `SELECT (${SPINE_ROW} - 1) // ${chunkRows} AS c, min(t) AS lo, max(t) AS hi, count(*) AS n ` +
-    `FROM (SELECT ${SPINE_ROW}, ${opts.spineTimeMs} AS t FROM (${numbered})) GROUP BY c ORDER BY c`
+    `FROM (SELECT ${SPINE_ROW}, ${opts.spineTimeMs} AS t FROM ${narrowSpine}) GROUP BY c ORDER BY c`
   );
 }

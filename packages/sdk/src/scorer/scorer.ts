@@ -13,14 +13,15 @@ import { BundleError, EngineError, LockstepError, StoreError } from '../errors.t
 import { MANIFEST_FILE, sha256Hex } from '../bundle/verify.ts';
 import type { EngineBackend } from '../engine/types.ts';
 import type { FeatureRow, KeyPart } from '../online-format.ts';
-import { encodeEntityKey } from '../online-format.ts';
 import { resolveFeatures, type ResolvedFeatures } from '../store/resolve-features.ts';
 import { isFresh } from '../spec/feature-view.ts';
 import { withAbort } from '../store/transport.ts';
 import type { OnlineStore, ReadRequest } from '../store/types.ts';
 import { type BundleCache, type LoadedBundle, type ScorerBundle, loadBundle } from './bundle-loader.ts';
 import { type CacheEntry, EntityCache, type EntityCacheOptions } from './entity-cache.ts';
-import { type Buffers, type CachePolicy, type FieldGroup, type LoadedModel, type Scope, type ViewPlan, cacheCandidateViews, loadModel } from './loaded-model.ts';
+import { type CachePolicy, type LoadedModel, cacheCandidateViews, loadModel } from './loaded-model.ts';
+import { type ViewEntities, collectEntities, entityOf } from './request-entities.ts';
+import { debugRow, entityVectors, scatter, takeBuffers } from './row-assembly.ts';
 import { rankCandidates } from './rank.ts';
 import type {
   DefaultedFeatures,
@@ -34,7 +35,7 @@ import type {
   ScoreRequest,
   ScoreResult,
 } from './types.ts';
-import { invalidKey, isKeyPart, validateRequest } from './validate-request.ts';
+import { validateRequest } from './validate-request.ts';
 
 export interface EntityCacheConfig extends EntityCacheOptions {
   /**
@@ -153,31 +154,6 @@ export async function createScorer(options: CreateScorerOptions): Promise<Scorer
 }
 
 const NO_CONTEXT: Fields = Object.freeze({});
-
-/** One view's entities in one request. */
-interface ViewEntities {
-  /** True when one entity serves every candidate (keys from user/context only). */
-  shared: boolean;
-  /** Number of distinct entities. */
-  count: number;
-  /**
-   * Per entity: its key in the view's entity-cache partition (the join-key value itself for one-key views; for
-   * uncached views of several keys, unset).
-   */
-  cacheKeys: KeyPart[];
-  /** Per entity, its join-key values: only for views of several join keys (one-key views use `cacheKeys`). */
-  parts: KeyPart[][] | undefined;
-  /** Per candidate, its entity's position (unused when shared). */
-  slotOf: Int32Array;
-  /** Per entity: the stored row, or undefined; from the cache, then from the store. */
-  rows: Array<FeatureRow | undefined>;
-  /** Per entity: its entity-cache entry when it was a hit. */
-  entries: Array<CacheEntry | undefined>;
-  /** The entities the store must be asked for. */
-  misses: number[];
-  /** Per entity: why the row could not be read (deadline / store error), undefined when it was. */
-  failed: Array<DefaultedReason | undefined> | undefined;
-}
 
 class ScorerImpl implements Scorer {
   readonly cache: EntityCache | undefined;
@@ -537,133 +513,6 @@ class ScorerImpl implements Scorer {
   }
 }
 
-/**
- * The entities of one view in a request: one shared entity, or one per distinct candidate key. Cache hits are
- * deduplicated through their entry (marked with the request), misses through a map; only misses go to the store.
- */
-function collectEntities(m: LoadedModel, view: ViewPlan, mark: number, now: number, user: Fields, ctx: Fields, cands: readonly Fields[]): ViewEntities {
-  const n = cands.length;
-  const keyNames = view.keyNames;
-  const cache = view.cache;
-  // Declared request fields are read from their scope; undeclared ones with the row's precedence (candidate first).
-  const declared = keyNames.map((k) => m.scopeOf.get(k));
-  const scopeOf = (i: number, cand: Fields | undefined): Scope => {
-    const k = keyNames[i];
-    return declared[i] ?? (cand ? (k in cand ? 'candidate' : k in ctx ? 'context' : k in user ? 'user' : 'candidate') : k in ctx ? 'context' : 'user');
-  };
-  const keyValue = (i: number, cand: Fields | undefined, r: number): KeyPart => {
-    const s = scopeOf(i, cand);
-    const k = keyNames[i];
-    const v = s === 'candidate' ? cand?.[k] : (s === 'user' ? user : ctx)[k];
-    return isKeyPart(v) ? v : invalidKey(v, s === 'candidate' ? `candidates[${r}].${k}` : `${s}.${k}`);
-  };
-
-  const single = keyNames.length === 1;
-  const shared = keyNames.every((_, i) => scopeOf(i, n > 0 ? cands[0] : undefined) !== 'candidate');
-  // Sized for the worst case (every candidate a distinct entity) and trimmed at the end: no growth on the way.
-  const cap = shared ? 1 : n;
-  const e: ViewEntities = {
-    shared,
-    count: 0,
-    cacheKeys: new Array(cap),
-    parts: single ? undefined : new Array(cap),
-    slotOf: EMPTY_SLOTS,
-    rows: new Array(cap),
-    entries: cache ? new Array(cap) : [],
-    misses: [],
-    failed: undefined,
-  };
-  const add = (key: KeyPart | undefined, parts: KeyPart[] | undefined, entry: CacheEntry | undefined): number => {
-    const k = e.count++;
-    if (key !== undefined) e.cacheKeys[k] = key;
-    if (parts) e.parts![k] = parts.slice();
-    e.rows[k] = entry?.row;
-    if (cache) e.entries[k] = entry;
-    return k;
-  };
-  let seen: Map<KeyPart, number> | undefined;
-  /** The slot of a keyed entity: through its cache entry (marked with this request) on a hit, a map otherwise. */
-  const slotFor = (key: KeyPart, parts: KeyPart[] | undefined): number => {
-    const entry = cache?.lookup(key, now);
-    if (entry) {
-      if (entry.mark !== mark) {
-        entry.mark = mark;
-        entry.slot = add(key, parts, entry);
-      }
-      return entry.slot;
-    }
-    let slot = (seen ??= new Map()).get(key);
-    if (slot === undefined) {
-      seen.set(key, (slot = add(key, parts, undefined)));
-      e.misses.push(slot);
-    }
-    return slot;
-  };
-
-  if (shared) {
-    const parts = keyNames.map((_, i) => keyValue(i, undefined, 0));
-    slotFor(single ? parts[0] : encodeEntityKey(parts), single ? undefined : parts);
-  } else if (single) {
-    // One join key (ads, advertisers): keyed by the value itself, no key string or array to build.
-    e.slotOf = new Int32Array(n);
-    for (let r = 0; r < n; r++) e.slotOf[r] = slotFor(keyValue(0, cands[r], r), undefined);
-  } else {
-    e.slotOf = new Int32Array(n);
-    const scratch = new Array<KeyPart>(keyNames.length);
-    const last = keyNames.length - 1;
-    // Uncached views of several keys (user × category) deduplicate through nested maps: no key strings at all.
-    const root = new Map<KeyPart, unknown>();
-    for (let r = 0; r < n; r++) {
-      for (let i = 0; i < keyNames.length; i++) scratch[i] = keyValue(i, cands[r], r);
-      if (cache) {
-        e.slotOf[r] = slotFor(encodeEntityKey(scratch), scratch);
-        continue;
-      }
-      let node = root;
-      for (let i = 0; i < last; i++) {
-        let next = node.get(scratch[i]) as Map<KeyPart, unknown> | undefined;
-        if (!next) node.set(scratch[i], (next = new Map()));
-        node = next;
-      }
-      let slot = node.get(scratch[last]) as number | undefined;
-      if (slot === undefined) {
-        node.set(scratch[last], (slot = add(undefined, scratch, undefined)));
-        e.misses.push(slot);
-      }
-      e.slotOf[r] = slot;
-    }
-  }
-  e.cacheKeys.length = e.parts ? (e.parts.length = e.count) : e.count;
-  e.rows.length = e.count;
-  if (cache) e.entries.length = e.count;
-  return e;
-}
-
-/** The whole row of candidate `r`, as the training set has it (debug output only). */
-function debugRow(
-  m: LoadedModel,
-  shared: Record<string, unknown>,
-  perCandidate: Record<string, unknown>,
-  entities: ViewEntities[],
-  resolved: Array<Array<Array<number | null>>>,
-  r: number,
-): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...shared, ...perCandidate };
-  for (let v = 0; v < m.views.length; v++) {
-    const e = entities[v];
-    const values = resolved[v][e.shared ? 0 : e.slotOf[r]];
-    m.views[v].columns.forEach((c, f) => (out[c] = values[f]));
-  }
-  return out;
-}
-
-/** An entity's join-key values. */
-function entityOf(e: ViewEntities, k: number): KeyPart[] {
-  return e.parts ? e.parts[k] : [e.cacheKeys[k]];
-}
-
-const EMPTY_SLOTS = new Int32Array(0);
-
 function reportDefaults(
   out: DefaultedFeatures[],
   view: string,
@@ -682,77 +531,3 @@ function reportDefaults(
   }
   for (const [reason, names] of byReason) out.push({ view, entity, reason, features: names });
 }
-
-function takeBuffers(m: LoadedModel, rows: number, width: number): Buffers {
-  let buf = m.pool.pop();
-  if (!buf || buf.capacity < rows) {
-    const capacity = Math.max(rows, buf?.capacity ?? 0, 16);
-    buf = {
-      capacity,
-      indices: new Int32Array(capacity * width),
-      values: new Float32Array(capacity * width),
-      out: new Float32Array(capacity),
-      sharedIndices: new Int32Array(width),
-      sharedValues: new Float32Array(width),
-      rowIndices: new Int32Array(width),
-      rowValues: new Float32Array(width),
-    };
-  }
-  return buf;
-}
-
-/** Copies entry `k` of a field group's slots into row `base` of the full vectors. */
-function scatter(slots: Int32Array, fromIndices: Int32Array, fromValues: Float32Array, indices: Int32Array, values: Float32Array, base: number, k: number): void {
-  const from = k * slots.length;
-  for (let j = 0; j < slots.length; j++) {
-    indices[base + slots[j]] = fromIndices[from + j];
-    values[base + slots[j]] = fromValues[from + j];
-  }
-}
-
-/**
- * The slots of a view's entity-level fields, per entity, each as one Float64Array [indices…, values…] (exact for
- * int32 indices and float32 values; one small object per entity keeps the per-candidate reads local). Fresh cached
- * rows keep theirs in the cache entry, tagged with the field group (another model may read the view differently).
- */
-function entityVectors(
-  view: ViewPlan,
-  group: FieldGroup,
-  entities: ViewEntities,
-  resolved: ReadonlyArray<ReadonlyArray<number | null>>,
-  stable: ReadonlyArray<CacheEntry | undefined>,
-): Float64Array[] {
-  const g = group.slots.length;
-  const out = new Array<Float64Array>(resolved.length);
-  let row: Record<string, unknown> | undefined;
-  let indices: Int32Array | undefined;
-  let values: Float32Array | undefined;
-  for (let k = 0; k < resolved.length; k++) {
-    const entry = stable[k];
-    if (entry?.slots && entry.slotsFor === group) {
-      out[k] = entry.slots;
-      continue;
-    }
-    row ??= {};
-    indices ??= new Int32Array(g);
-    values ??= new Float32Array(g);
-    const features = resolved[k];
-    for (let j = 0; j < view.read.length; j++) row[view.columns[view.read[j]]] = features[view.read[j]];
-    // The entity's own join-key values, as the request carried them (fields may read the ad id, the category…).
-    const key = entities.parts ? entities.parts[k] : undefined;
-    for (let j = 0; j < view.keyNames.length; j++) row[view.keyNames[j]] = key ? key[j] : entities.cacheKeys[k];
-    group.vectorizer.vectorize(row, indices, values, 0);
-    const slots = new Float64Array(2 * g);
-    for (let j = 0; j < g; j++) {
-      slots[j] = indices[j];
-      slots[g + j] = values[j];
-    }
-    if (entry) {
-      entry.slots = slots;
-      entry.slotsFor = group;
-    }
-    out[k] = slots;
-  }
-  return out;
-}
-

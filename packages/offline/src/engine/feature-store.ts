@@ -281,6 +281,8 @@ export class FeatureStore {
           await this.executor.run(statement, (f) => onFraction((i + Math.max(0, f)) / chunks.length));
         }
       });
+      // The narrow spine is no longer needed: free its memory before the output is written.
+      await this.executor.run(`DROP TABLE IF EXISTS ${spine}`);
       return await step(onProgress, 'write', out, (onFraction) =>
         this.executor.run(d.copyToParquet(pitOutputQuery(this.sql, opts, narrow), out), onFraction), (n) => n);
     } finally {

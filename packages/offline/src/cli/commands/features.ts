@@ -35,7 +35,7 @@ export function engineOptions(command: Command): Command {
     .option('--repo <file>', 'the feature repo (a lockstep.config.ts)', 'lockstep.config.ts')
     .requiredOption('--data <dir>', 'directory the sources\' paths are relative to (e.g. <generate --out>/data)')
     .option('--work <dir>', 'where view tables go (default: <data>/.lockstep)')
-    .option('--memory-limit <size>', "DuckDB's memory limit; it spills to disk past it", '3GB')
+    .option('--memory-limit <size>', "DuckDB's memory limit; it spills to disk past it", '2.5GB')
     .option('--threads <n>', 'DuckDB threads', positiveInteger('--threads'), 2)
     .option('--no-progress', 'no progress bars on stderr');
 }

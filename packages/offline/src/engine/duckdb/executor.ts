@@ -17,7 +17,7 @@ import { EngineError, InputError } from '@lockstep/sdk';
 import { resultToRecordBatches } from './arrow.ts';
 
 export interface DuckDBExecutorOptions {
-  /** DuckDB's memory limit; past it, operators spill to `tempDirectory`. @default '3GB' */
+  /** DuckDB's memory limit; past it, operators spill to `tempDirectory`. @default '2.5GB' (the process stays under 4 GiB of RSS at 10M impressions) */
   memoryLimit?: string;
   /** Worker threads. @default 2 */
   threads?: number;
@@ -47,7 +47,7 @@ export class DuckDBExecutor {
     mkdirSync(tempDirectory, { recursive: true });
     try {
       const instance = await DuckDBInstance.create(options.databasePath ?? ':memory:', {
-        memory_limit: options.memoryLimit ?? '3GB',
+        memory_limit: options.memoryLimit ?? '2.5GB',
         threads: String(options.threads ?? 2),
         temp_directory: tempDirectory,
       });

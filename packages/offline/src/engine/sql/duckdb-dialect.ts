@@ -37,5 +37,5 @@ export const duckdbDialect: SqlDialect = {
   raiseError: (message) => `error(${duckdbDialect.string(message)})`,
   positionalJoin: (left, right) => `${left} AS w POSITIONAL JOIN ${right} AS n`,
   copyToParquet: (query, path) =>
-    `COPY (${query}) TO ${duckdbDialect.string(path)} (FORMAT parquet, COMPRESSION zstd)`,
+    `COPY (${query}) TO ${duckdbDialect.string(path)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)`,
 };

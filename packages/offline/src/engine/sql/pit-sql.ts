@@ -99,8 +99,12 @@ export function pitNarrowQuery(ctx: SqlContext, opts: PitQueryOptions): string {
     `${INTERNAL}j0 AS (SELECT ${SPINE_ROW}, ${opts.spineTimeMs} AS ${SPINE_TIME}, ${keyFields.map((k) => d.ident(k)).join(', ')} ` +
       `FROM ${narrowSpine}${range})`,
   ];
-  const finals: Array<{ expr: string }> = [];
-  opts.views.forEach((input, i) => {
+  // Each as-of join sorts its left side with everything joined so far: join the views with the fewest features
+  // first, so the wide payload is sorted as rarely as possible. Outputs keep the requested order.
+  const order = opts.views.map((_, i) => i).sort((a, b) => opts.views[a].features.length - opts.views[b].features.length);
+  const joinedFinals: Array<Array<{ expr: string }>> = [];
+  order.forEach((i, position) => {
+    const input = opts.views[i];
     const { view } = input;
     const rel = `${INTERNAL}v${i}`;
     const et = `${INTERNAL}et${i}`;
@@ -116,9 +120,9 @@ export function pitNarrowQuery(ctx: SqlContext, opts: PitQueryOptions): string {
         `${cols.map(({ f, alias }) => `${d.ident(f.name)} AS ${alias}`).join(', ')} FROM ${input.table}${bounds})`,
     );
     ctes.push(
-      `${INTERNAL}j${i + 1} AS (` +
+      `${INTERNAL}j${position + 1} AS (` +
         d.asofLeftJoin({
-          left: `${INTERNAL}j${i}`,
+          left: `${INTERNAL}j${position}`,
           leftAlias: 's',
           right: rel,
           rightAlias: 'v',
@@ -129,14 +133,15 @@ export function pitNarrowQuery(ctx: SqlContext, opts: PitQueryOptions): string {
         }) +
         ')',
     );
-    for (const { f, alias } of cols) {
+    joinedFinals[i] = cols.map(({ f, alias }) => {
       const dflt = f.default === null ? 'NULL' : d.double(f.default);
       // Evaluated on the last join's output, aliased s.
       const fresh = `s.${SPINE_TIME} - s.${et} < ${view.ttlMs}`;
       const value = f.default === null ? `s.${alias}` : `coalesce(s.${alias}, ${dflt})`;
-      finals.push({ expr: `CAST(CASE WHEN ${fresh} THEN ${value} ELSE ${dflt} END AS DOUBLE)` });
-    }
+      return { expr: `CAST(CASE WHEN ${fresh} THEN ${value} ELSE ${dflt} END AS DOUBLE)` };
+    });
   });
+  const finals = joinedFinals.flat();
   // The narrow result: row number, every feature's final value and the label, so the sort by row number carries
   // only what is output.
   const last = `${INTERNAL}j${opts.views.length}`;

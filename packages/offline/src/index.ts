@@ -6,3 +6,4 @@ export * from './engine/index.ts';
 export * from './generator/index.ts';
 export * from './materialize/index.ts';
 export * from './train/index.ts';
+export * from './consistency/verify-consistency.ts';

@@ -4,6 +4,7 @@
  * the trained model's probabilities on every evaluation row; damaged bundles are refused.
  */
 import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -90,7 +91,7 @@ describe('trainBundle (API)', () => {
       model: 'ads-ctr',
       ...windows,
       out: join(root, 'bundle-fm'),
-      training: { family: 'fm', negativeSampling: 0.5, seed: 3 },
+      training: { family: 'fm', epochs: 2, negativeSampling: 0.5, seed: 3 },
       snapshot: false,
     });
   });
@@ -98,6 +99,9 @@ describe('trainBundle (API)', () => {
   it("the bundle's model.onnx in onnxruntime-web gives the trained FM's probabilities on every evaluation row", async () => {
     const { manifest, files } = await readBundle(fm.dir);
     expect(manifest.model).toMatchObject({ family: 'fm', factors: 8, negativeSampling: 0.5 });
+    // Two epochs: the second replayed from the epoch cache, which is gone afterwards.
+    expect(fm.result.epochs).toHaveLength(2);
+    expect(existsSync(join(root, 'work', 'tmp')) ? readdirSync(join(root, 'work', 'tmp')) : []).toEqual([]);
     expect(manifest.snapshot).toBeUndefined();
     const session = await ort.InferenceSession.create(files.get('model.onnx')!);
     // Vectorised from the evaluation set through the manifest's input spec, as a scorer would.

@@ -13,32 +13,28 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValkeyStore } from '@lockstep/sdk/node';
 import { tableFromIPC } from 'apache-arrow';
 import { FeatureStore, generate, snapshotSource, type MaterializeResult } from '@lockstep/offline';
-import { startStoreServers, type StoreServers } from './support/online-stores.ts';
-import { requireBinary } from './support/redis-server.ts';
+import { useStoreServers } from './support/online-stores.ts';
 
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL('../packages/offline/bin/lockstep.mjs', import.meta.url));
 const REPO = fileURLToPath(new URL('../examples/sponsored-ads/lockstep.config.ts', import.meta.url));
 
-const haveRedis = requireBinary('redis-server');
-let servers: StoreServers | null = null;
+const { haveRedis, servers } = useStoreServers();
 let root = '';
 
 beforeAll(async () => {
   if (!haveRedis) return;
-  servers = await startStoreServers();
   root = await mkdtemp(join(tmpdir(), 'lockstep-materialize-cli-'));
   await generate({ out: root, impressions: 20_000, users: 400, ads: 60, advertisers: 6, days: 3, start: '2026-01-01', seed: 5 });
 });
 afterAll(async () => {
-  await servers?.stop();
   if (root) await rm(root, { recursive: true, force: true });
 });
 
 /** Run `lockstep materialize …` and parse its JSON result. */
 async function cli(...args: string[]) {
   const { stdout, stderr } = await run(process.execPath, [BIN, 'materialize', '--json', '--no-progress', ...args], {
-    env: { ...process.env, LOCKSTEP_STORE_TOKEN: servers!.token },
+    env: { ...process.env, LOCKSTEP_STORE_TOKEN: servers().token },
   });
   return { result: JSON.parse(stdout) as MaterializeResult, stderr };
 }
@@ -50,20 +46,20 @@ describe.skipIf(!haveRedis)('lockstep materialize', () => {
 
   it('builds the view tables, publishes them over RESP, then runs incrementally over the gateway', async () => {
 
-    const full = await cli('--repo', REPO, '--data', data(), '--work', work(), '--target', servers!.redis.url, '--as-of', '2026-01-02T12:00:00Z');
+    const full = await cli('--repo', REPO, '--data', data(), '--work', work(), '--target', servers().redis.url, '--as-of', '2026-01-02T12:00:00Z');
     expect(full.result.mode).toBe('full');
     expect(full.stderr).toMatch(/full run of project sponsored_ads as of 2026-01-02T12:00:00.000Z/);
     const userStats = full.result.views.find((v) => v.view === 'user_stats')!;
     expect(userStats.written).toBeGreaterThan(100);
 
-    const inc = await cli('--repo', REPO, '--work', work(), '--target', servers!.gateway.url, '--as-of', '2026-01-03T12:00:00Z', '--incremental');
+    const inc = await cli('--repo', REPO, '--work', work(), '--target', servers().gateway.url, '--as-of', '2026-01-03T12:00:00Z', '--incremental');
     expect(inc.result.mode).toBe('incremental');
     expect(inc.result.views.find((v) => v.view === 'user_stats')!.version).toBe(userStats.version);
     expect(inc.result.views.reduce((n, v) => n + v.written, 0)).toBeGreaterThan(0);
 
     // What the online store now holds is exactly the engine's latest rows as of the second as-of.
     const engine = await FeatureStore.open(REPO, { dataDir: data(), workDir: work() });
-    const reader = new ValkeyStore({ url: servers!.redis.url });
+    const reader = new ValkeyStore({ url: servers().redis.url });
     try {
       const view = engine.servingSpec('user_stats');
       const latest = await engine.latestFeatures('user_stats', '2026-01-03T12:00:00Z').toArrow();
@@ -79,7 +75,7 @@ describe.skipIf(!haveRedis)('lockstep materialize', () => {
         expect(rows[i]?.values).toEqual(expected);
       }
       // An older as-of is refused before anything is written.
-      const refused = await cli('--repo', REPO, '--work', work(), '--target', servers!.redis.url, '--as-of', '2026-01-02T00:00:00Z').catch((e: { code: number; stderr: string }) => e);
+      const refused = await cli('--repo', REPO, '--work', work(), '--target', servers().redis.url, '--as-of', '2026-01-02T00:00:00Z').catch((e: { code: number; stderr: string }) => e);
       expect(refused).toMatchObject({ code: 1 });
       expect((refused as { stderr: string }).stderr).toMatch(/STORE_ERROR: the published snapshot of .* is as of 2026-01-03T12:00:00.000Z, newer than/);
     } finally {
@@ -93,15 +89,15 @@ describe.skipIf(!haveRedis)('lockstep materialize', () => {
     const bundle = join(root, 'bundle');
     await run(process.execPath, [BIN, 'train', '--repo', REPO, '--data', data(), '--work', work(), '--model', 'ads-ctr',
       '--train-start', '2026-01-02', '--train-end', '2026-01-03', '--eval-start', '2026-01-03', '--eval-end', '2026-01-04', '--out', bundle]);
-    const refused = await cli('--bundle', bundle, '--target', servers!.gateway.url).catch((e: { code: number; stderr: string }) => e);
+    const refused = await cli('--bundle', bundle, '--target', servers().gateway.url).catch((e: { code: number; stderr: string }) => e);
     expect((refused as { stderr: string }).stderr).toMatch(/is as of 2026-01-03T12:00:00.000Z, newer than 2026-01-03T00:00:00.000Z/);
 
-    const { result } = await cli('--bundle', bundle, '--target', servers!.gateway.url, '--force');
+    const { result } = await cli('--bundle', bundle, '--target', servers().gateway.url, '--force');
     expect(result).toMatchObject({ project: 'sponsored_ads', mode: 'full', asOfMs: Date.parse('2026-01-03T00:00:00Z') });
     const snapshot = tableFromIPC(await readFile(join(bundle, 'features', 'ad_stats.arrow')));
     expect(result.views.find((v) => v.view === 'ad_stats')!.written).toBe(snapshot.numRows);
 
-    const reader = new ValkeyStore({ url: servers!.redis.url });
+    const reader = new ValkeyStore({ url: servers().redis.url });
     try {
       const view = (await snapshotSource(bundle)).manifest.featureViews.find((v) => v.name === 'ad_stats')!;
       const ids = Array.from(snapshot.getChild('ad_id')!.toArray() as ArrayLike<number | bigint>, (id) => [Number(id)]);

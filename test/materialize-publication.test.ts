@@ -5,13 +5,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pointerField, type OnlineStoreCore } from '@lockstep/sdk';
 import { ValkeyStore } from '@lockstep/sdk/node';
 import { materialize, memorySource } from '@lockstep/offline';
 import { KILL_TEST_VIEW, killTestRows } from './fixtures/materialize-child.ts';
-import { openStoreLeg, startStoreServers, type StoreServers } from './support/online-stores.ts';
-import { requireBinary } from './support/redis-server.ts';
+import { openStoreLeg, useStoreServers } from './support/online-stores.ts';
 
 const CHILD = fileURLToPath(new URL('./fixtures/materialize-child.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -19,14 +18,7 @@ const ENTITIES = 80_000;
 const LOCK_TTL_MS = 1000;
 const field = pointerField(KILL_TEST_VIEW);
 
-const haveRedis = requireBinary('redis-server');
-let servers: StoreServers | null = null;
-beforeAll(async () => {
-  if (haveRedis) servers = await startStoreServers();
-});
-afterAll(async () => {
-  await servers?.stop();
-});
+const { haveRedis, servers } = useStoreServers();
 
 /** Spawn a materialization child; `lines` collects its parsed stdout lines as they come. */
 function spawnChild(url: string, token: string, project: string, value: number) {
@@ -69,10 +61,10 @@ async function readValues(store: OnlineStoreCore, project: string, entities: num
 describe.each(haveRedis ? (['resp', 'http'] as const) : [])('atomic publication (%s)', (leg) => {
   it('a run killed midway leaves the old snapshot whole; the next run replaces it all at once', async () => {
     const project = `kill_${leg}_${process.pid}`;
-    const url = leg === 'resp' ? servers!.redis.url : servers!.gateway.url;
-    const token = leg === 'resp' ? '-' : servers!.token;
+    const url = leg === 'resp' ? servers().redis.url : servers().gateway.url;
+    const token = leg === 'resp' ? '-' : servers().token;
     const reader = openStoreLeg(leg, servers);
-    const admin = new ValkeyStore({ url: servers!.redis.url });
+    const admin = new ValkeyStore({ url: servers().redis.url });
     try {
       // The old snapshot: every entity has value 1.
       const now = Date.now();

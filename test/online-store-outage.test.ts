@@ -2,10 +2,9 @@
  * A Redis outage: reads fail fast with a typed StoreError (never hang past the deadline, never crash the process),
  * and the same store object works again once the server is back.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { StoreError, featureViewSchemaHash, type FeatureViewSpec } from '@lockstep/sdk';
-import { openStoreLeg, startStoreServers, type StoreServers } from './support/online-stores.ts';
-import { requireBinary } from './support/redis-server.ts';
+import { openStoreLeg, useStoreServers } from './support/online-stores.ts';
 
 const base = {
   name: 'outage',
@@ -18,14 +17,20 @@ const base = {
 };
 const view: FeatureViewSpec = { ...base, schemaHash: featureViewSchemaHash(base) };
 
-const haveRedis = requireBinary('redis-server');
-let servers: StoreServers | null = null;
-beforeAll(async () => {
-  if (haveRedis) servers = await startStoreServers();
-});
-afterAll(async () => {
-  await servers?.stop();
-});
+const { haveRedis, servers } = useStoreServers();
+
+/** The first result of `attempt` that does not throw, retrying for up to 10 s (a client reconnecting). */
+async function eventually<T>(attempt: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
 
 describe.skipIf(!haveRedis)('online store during a Redis outage', () => {
   it.each(['resp', 'http'] as const)('%s: fails with StoreError while Redis is down, recovers when it is back', async (leg) => {
@@ -38,24 +43,19 @@ describe.skipIf(!haveRedis)('online store during a Redis outage', () => {
     };
     const read = async () => (await store.readRows([{ view, entities: [[1]] }], { project, signal: AbortSignal.timeout(2000) }))[0][0]?.values[0];
     try {
+      // The other leg's outage may have left the gateway reconnecting (it backs off up to 1 s): wait for it.
+      await eventually(() => store.transport.send([['PING']]));
       await publishOne(1);
       expect(await read()).toBe(1);
 
-      await servers!.redis.stop();
+      await servers().redis.stop();
       const started = Date.now();
       const err = await read().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StoreError);
       expect(Date.now() - started).toBeLessThan(2500);
 
-      await servers!.redis.restart(); // empty: nothing published any more
-      const deadline = Date.now() + 10_000;
-      let value: unknown = 'not yet';
-      while (Date.now() < deadline) {
-        value = await read().catch(() => 'not yet');
-        if (value !== 'not yet') break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(value).toBeUndefined();
+      await servers().redis.restart(); // empty: nothing published any more
+      expect(await eventually(read)).toBeUndefined();
       await publishOne(2);
       expect(await read()).toBe(2);
     } finally {

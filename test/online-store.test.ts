@@ -2,7 +2,7 @@
  * The online store contract, run unchanged against MemoryStore, ValkeyStore (real redis-server) and
  * UpstashStore → real `lockstep gateway` → the same redis-server.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   encodeFeatureValue,
   featureKey,
@@ -17,8 +17,7 @@ import {
 import { ValkeyStore } from '@lockstep/sdk/node';
 import { Redis as Upstash } from '@upstash/redis';
 import { Redis as Valkey } from 'iovalkey';
-import { STORE_LEGS, openStoreLeg, startStoreServers, type StoreLeg, type StoreServers } from './support/online-stores.ts';
-import { requireBinary } from './support/redis-server.ts';
+import { STORE_LEGS, openStoreLeg, useStoreServers, type StoreLeg } from './support/online-stores.ts';
 
 function makeView(name: string, features: string[], ttlSeconds = 3600, joinKeys = ['user_id']): FeatureViewSpec {
   const base = {
@@ -37,19 +36,12 @@ const userStats = makeView('user_stats', ['ctr_7d', 'impressions_7d']);
 const adStats = makeView('ad_stats', ['ctr_1d', 'clicks_1d', 'age_days'], 3600, ['ad_id', 'region']);
 
 // Outside CI a machine without redis-server runs the memory leg only (requireBinary says why); in CI it fails.
-const haveRedis = requireBinary('redis-server');
+const { haveRedis, servers } = useStoreServers();
 const legs = STORE_LEGS.filter((leg) => leg === 'memory' || haveRedis);
-let servers: StoreServers | null = null;
 let projectSeq = 0;
 /** A fresh project per test: the legs share one redis-server. */
 const freshProject = (leg: string) => `t${process.pid}_${leg}_${++projectSeq}`;
 
-beforeAll(async () => {
-  if (haveRedis) servers = await startStoreServers();
-});
-afterAll(async () => {
-  await servers?.stop();
-});
 
 describe.each(legs)('online store contract: %s', (leg: StoreLeg) => {
   const stores: OnlineStoreCore[] = [];
@@ -296,8 +288,8 @@ describe.each(legs)('online store contract: %s', (leg: StoreLeg) => {
 
 describe.skipIf(!haveRedis)('stores over clients configured by the application', () => {
   it('UpstashStore over an @upstash/redis client (auto-pipelining, JSON deserialisation on) and ValkeyStore over an iovalkey client with auto-pipelining', async () => {
-    const upstash = new Upstash({ url: servers!.gateway.url, token: servers!.token, retry: false, enableTelemetry: false });
-    const valkey = new Valkey(servers!.redis.url, { enableAutoPipelining: true });
+    const upstash = new Upstash({ url: servers().gateway.url, token: servers().token, retry: false, enableTelemetry: false });
+    const valkey = new Valkey(servers().redis.url, { enableAutoPipelining: true });
     const project = freshProject('configured');
     const t = Date.now();
     const writer = new ValkeyStore({ redis: valkey });

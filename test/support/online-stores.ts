@@ -3,10 +3,8 @@
  * against a real redis-server) and `http` (UpstashStore → a real `lockstep gateway` → the same redis-server).
  *
  * ```ts
- * const servers = await startStoreServers();     // null when redis-server is absent (throws in CI)
- * const store = await openStoreLeg('http', servers);
- * ...
- * await servers?.stop();
+ * const { haveRedis, servers } = useStoreServers();   // started before the file's tests, stopped after
+ * const store = openStoreLeg('http', servers);
  * ```
  *
  * @module
@@ -14,7 +12,8 @@
 import { MemoryStore, UpstashStore, type OnlineStoreCore } from '@lockstep/sdk';
 import { ValkeyStore } from '@lockstep/sdk/node';
 import { startGateway, type RunningGateway } from '@lockstep/offline';
-import { startRedisServer, type RedisServer } from './redis-server.ts';
+import { afterAll, beforeAll } from 'vitest';
+import { requireBinary, startRedisServer, type RedisServer } from './redis-server.ts';
 
 export type StoreLeg = 'memory' | 'resp' | 'http';
 export const STORE_LEGS: readonly StoreLeg[] = ['memory', 'resp', 'http'];
@@ -46,12 +45,34 @@ export async function startStoreServers(): Promise<StoreServers | null> {
 }
 
 /**
- * Open a store of the given leg (`resp` and `http` need the servers). Memory stores see the data of
+ * For a test file: start redis-server and the gateway before its tests and stop them after. `haveRedis` is false
+ * (after a message saying why) when redis-server is absent outside CI; in CI a missing binary fails the run.
+ */
+export function useStoreServers(): { haveRedis: boolean; servers: () => StoreServers } {
+  const haveRedis = requireBinary('redis-server');
+  let running: StoreServers | null = null;
+  beforeAll(async () => {
+    if (haveRedis) running = await startStoreServers();
+  });
+  afterAll(async () => {
+    await running?.stop();
+  });
+  return {
+    haveRedis,
+    servers: () => {
+      if (!running) throw new Error('redis-server and the gateway are not running (is redis-server installed?)');
+      return running;
+    },
+  };
+}
+
+/**
+ * Open a store of the given leg (`resp` and `http` ask for the servers). Memory stores see the data of
  * `sameDataAs` when given (each server-backed store sees the server's data anyway).
  */
-export function openStoreLeg(leg: StoreLeg, servers: StoreServers | null, options: { sameDataAs?: OnlineStoreCore } = {}): OnlineStoreCore {
+export function openStoreLeg(leg: StoreLeg, getServers: () => StoreServers, options: { sameDataAs?: OnlineStoreCore } = {}): OnlineStoreCore {
   if (leg === 'memory') return options.sameDataAs instanceof MemoryStore ? options.sameDataAs.connect() : new MemoryStore();
-  if (!servers) throw new Error(`the ${leg} leg needs redis-server`);
+  const servers = getServers();
   if (leg === 'resp') return new ValkeyStore({ url: servers.redis.url });
   return new UpstashStore({ url: servers.gateway.url, token: servers.token });
 }

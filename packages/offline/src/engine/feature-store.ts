@@ -38,6 +38,8 @@ import { toEpochMs, type TimeInput } from './time.ts';
 /** Bumped when view-table SQL changes meaning, so tables built by an older engine are rebuilt. */
 const ENGINE_VERSION = 1;
 const LABEL_TIMES = `${INTERNAL}label_times`;
+/** Rows joined at a time when writing large results: 2M narrow rows keep DuckDB's working set well under 1 GB. */
+const DEFAULT_CHUNK_ROWS = 2_000_000;
 
 export interface FeatureStoreOptions {
   /** Directory the sources' relative paths resolve against. */
@@ -70,6 +72,8 @@ export interface HistoricalFeaturesOptions {
   timestampField?: string;
   /** Per view, the spine columns holding its join keys, in joinKeys order. @default the join keys' own names */
   entityKeys?: Record<string, string[]>;
+  /** toParquet joins a large spine this many rows at a time, which bounds memory. @default 2_000_000 */
+  chunkRows?: number;
   onProgress?: ProgressListener;
 }
 
@@ -192,10 +196,14 @@ export class FeatureStore {
    */
   getHistoricalFeatures(spine: SpineInput, features: string[], options: HistoricalFeaturesOptions = {}): HistoricalFeaturesJob {
     const refs = this.parseRefs(features);
-    return new HistoricalFeaturesJob(this.executor, this.dialect, async () => {
-      const relation = await this.spineRelation(spine);
-      return pointInTimeQuery(this.sql, (await this.pitPlan(relation, refs, options))());
-    });
+    let plan: Promise<PitQueryOptions> | undefined;
+    const opts = () => (plan ??= this.spineRelation(spine).then(async (relation) => (await this.pitPlan(relation, refs, options))()));
+    return new HistoricalFeaturesJob(
+      this.executor,
+      this.dialect,
+      async () => pointInTimeQuery(this.sql, await opts()),
+      async (out) => this.writePointInTime(await opts(), out, options.chunkRows ?? DEFAULT_CHUNK_ROWS, options.onProgress),
+    );
   }
 
   /**
@@ -235,7 +243,7 @@ export class FeatureStore {
     });
     const out = resolve(options.out);
     await mkdir(dirname(out), { recursive: true });
-    const rows = await this.writePointInTime(opts, out, options.chunkRows ?? 2_000_000, options.onProgress);
+    const rows = await this.writePointInTime(opts, out, options.chunkRows ?? DEFAULT_CHUNK_ROWS, options.onProgress);
     const featureColumns = refs.flatMap((r) => r.features.map((f) => featureColumn(r.view.name, f.name)));
     return {
       path: out,
@@ -252,14 +260,15 @@ export class FeatureStore {
 
   /**
    * Writes a point-in-time join to Parquet. A large spine is joined in chunks of `chunkRows` rows (in the spine's
-   * order), each reading only the view rows its time range can use, into a narrow table (row number, features,
-   * label); the output is then written once, the spine's own columns joined positionally to that table.
+   * order), each reading only the view rows its time range can use, into narrow Parquet parts (row number, features,
+   * label); the output is then written once, the spine's own columns joined positionally to those parts. Memory
+   * stays at about one chunk's join plus the narrow result, whatever the spine's size.
    */
   private async writePointInTime(opts: PitQueryOptions, out: string, chunkRows: number, onProgress?: ProgressListener): Promise<number> {
     const d = this.dialect;
     const rowsPerChunk = Math.max(1, Math.floor(chunkRows));
     const spine = `${INTERNAL}narrow_spine`;
-    const narrow = `${INTERNAL}narrow`;
+    const scratch = join(this.workDir, 'tmp', `pit-${process.pid}-${Date.now()}`);
     try {
       // The narrow spine once (row numbers, keys, time), so chunks select their rows without re-reading the source.
       await this.executor.run(`CREATE OR REPLACE TEMP TABLE ${spine} AS ${pitNarrowSpineQuery(this.sql, opts)}`);
@@ -269,6 +278,8 @@ export class FeatureStore {
         return await step(onProgress, 'join', out, (onFraction) =>
           this.executor.run(d.copyToParquet(pointInTimeQuery(this.sql, chunked), out), onFraction), (n) => n);
       }
+      await mkdir(scratch, { recursive: true });
+      const parts = chunks.map((_, i) => join(scratch, `narrow-${String(i).padStart(5, '0')}.parquet`));
       await step(onProgress, 'join', out, async (onFraction) => {
         for (const [i, chunk] of chunks.entries()) {
           const from = Number(chunk.c) * rowsPerChunk + 1;
@@ -277,16 +288,16 @@ export class FeatureStore {
             rowRange: { from, to: from + rowsPerChunk },
             timeBounds: { startMs: Number(chunk.lo), endMs: Number(chunk.hi) },
           });
-          const statement = i === 0 ? `CREATE OR REPLACE TEMP TABLE ${narrow} AS ${query}` : `INSERT INTO ${narrow} ${query}`;
-          await this.executor.run(statement, (f) => onFraction((i + Math.max(0, f)) / chunks.length));
+          await this.executor.run(d.copyToParquet(query, parts[i]), (f) => onFraction((i + Math.max(0, f)) / chunks.length));
         }
       });
       // The narrow spine is no longer needed: free its memory before the output is written.
       await this.executor.run(`DROP TABLE IF EXISTS ${spine}`);
       return await step(onProgress, 'write', out, (onFraction) =>
-        this.executor.run(d.copyToParquet(pitOutputQuery(this.sql, opts, narrow), out), onFraction), (n) => n);
+        this.executor.run(d.copyToParquet(pitOutputQuery(this.sql, opts, d.scanFiles(parts)), out), onFraction), (n) => n);
     } finally {
-      await this.executor.run(`DROP TABLE IF EXISTS ${narrow}; DROP TABLE IF EXISTS ${spine}`);
+      await this.executor.run(`DROP TABLE IF EXISTS ${spine}`);
+      await rm(scratch, { recursive: true, force: true });
     }
   }
 

@@ -55,12 +55,21 @@ export class HistoricalFeaturesJob extends QueryJob {
     executor: DuckDBExecutor,
     dialect: SqlDialect,
     private readonly make: () => Promise<string>,
+    private readonly write?: (path: string) => Promise<number>,
   ) {
     super(executor, dialect);
   }
 
   protected build(): Promise<string> {
     return this.make();
+  }
+
+  /** Writes the result to a Parquet file (zstd), joining a large spine in chunks; returns the rows written. */
+  override async toParquet(path: string): Promise<number> {
+    if (!this.write) return super.toParquet(path);
+    const out = resolve(path);
+    await mkdir(dirname(out), { recursive: true });
+    return this.write(out);
   }
 }
 

@@ -104,6 +104,13 @@ describe.each([1, 2, 3])('engine vs oracle (seed %i)', (seed) => {
     const fromArrow = await fs.getHistoricalFeatures(spine, refs, options).toArrow();
     expect(fromParquet.numRows).toBe(rows.length);
     expect(fromArrow.toArray().map((r) => r.toJSON())).toEqual(fromParquet.toArray().map((r) => r.toJSON()));
+    // Written to Parquet in chunks of 97 spine rows: the same rows, in the same order.
+    const written = join(dir, 'historical.parquet');
+    expect(await fs.getHistoricalFeatures(spinePath, refs, { ...options, chunkRows: 97 }).toParquet(written)).toBe(rows.length);
+    const db2 = await DuckDBExecutor.open({ threads: 1 });
+    const readBack = await db2.arrow(`SELECT * FROM read_parquet('${written}')`);
+    db2.close();
+    expect(readBack.toArray().map((r) => r.toJSON())).toEqual(fromParquet.toArray().map((r) => r.toJSON()));
 
     const columns = repo.views.flatMap((v) => v.features.map((f) => featureColumn(v.name, f.name)));
     expect(fromParquet.schema.fields.map((f) => f.name)).toEqual(['spine_id', 'ts', 'user_id', 'ad_id', 'category', ...columns]);

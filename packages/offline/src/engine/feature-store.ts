@@ -55,6 +55,7 @@ export interface BuildFeaturesOptions {
   views?: string[];
   /** Rebuild even when the table on disk is up to date. @default false */
   force?: boolean;
+  /** Called as each step (view build, label pass, join, write) starts, advances and ends. @default none */
   onProgress?: ProgressListener;
 }
 
@@ -74,6 +75,7 @@ export interface HistoricalFeaturesOptions {
   entityKeys?: Record<string, string[]>;
   /** toParquet joins a large spine this many rows at a time, which bounds memory. @default 2_000_000 */
   chunkRows?: number;
+  /** Called as each step (view build, label pass, join, write) starts, advances and ends. @default none */
   onProgress?: ProgressListener;
 }
 
@@ -89,6 +91,7 @@ export interface TrainingSetOptions {
   allFeatures?: boolean;
   /** Rows joined at a time: bounds memory on large ranges. @default 2_000_000 */
   chunkRows?: number;
+  /** Called as each step (view build, label pass, join, write) starts, advances and ends. @default none */
   onProgress?: ProgressListener;
 }
 

@@ -123,7 +123,7 @@ export class FeatureStore {
   readonly dialect: SqlDialect = duckdbDialect;
   /** The SQL generation context: use it to inspect the queries the store runs. */
   readonly sql: SqlContext;
-  private labelTimesReady = false;
+  private labelTimesFingerprint: string | undefined;
   private spineCounter = 0;
 
   private constructor(
@@ -408,12 +408,17 @@ export class FeatureStore {
     for (const v of views) await this.buildView(v, false, onProgress);
   }
 
+  /** Computes the label times once per store, again only if the labelled or the click source changed since. */
   private async ensureLabelTimes(onProgress?: ProgressListener): Promise<void> {
-    if (this.labelTimesReady) return;
-    await step(onProgress, 'labels', this.repo.labels.events, (onFraction) =>
+    const lab = this.repo.labels;
+    const files: string[] = [];
+    for (const s of [lab.source, lab.events]) files.push(...(await sourceFingerprint(this.dataDir, this.repo.sources[s].path, this.executor, this.dialect)));
+    const fingerprint = files.join('\n');
+    if (this.labelTimesFingerprint === fingerprint) return;
+    await step(onProgress, 'labels', lab.events, (onFraction) =>
       this.executor.run(`CREATE OR REPLACE TEMP TABLE ${LABEL_TIMES} AS ${labelTimesQuery(this.sql)}`, onFraction),
     );
-    this.labelTimesReady = true;
+    this.labelTimesFingerprint = fingerprint;
   }
 
   private async fingerprint(view: ResolvedView): Promise<string> {

@@ -279,8 +279,18 @@ describe('engine API', () => {
         const first = await fs.buildFeatures();
         expect(first.every((v) => v.built)).toBe(true);
         expect((await fs.buildFeatures()).every((v) => !v.built)).toBe(true);
-        await writeLog(join(dir, 'data'), randomLog({ seed: 10, impressions: 60 }));
+        const before = await fs.buildTrainingSet({ model: 'm', start: T0, end: T0 + 40 * HOUR, out: join(dir, 'before.parquet') });
+        const changed = randomLog({ seed: 10, impressions: 60 });
+        await writeLog(join(dir, 'data'), changed);
         expect((await fs.buildFeatures({ views: ['a'] }))[0].built).toBe(true);
+        // Labels are recomputed for the new files too.
+        const after = await fs.buildTrainingSet({ model: 'm', start: T0, end: T0 + 40 * HOUR, out: join(dir, 'after.parquet') });
+        expect([before.rows, after.rows]).toEqual([50, 60]);
+        const db = await DuckDBExecutor.open({ threads: 1 });
+        const [{ positives }] = await db.rows<{ positives: bigint }>(`SELECT sum(label) AS positives FROM read_parquet('${join(dir, 'after.parquet')}')`);
+        db.close();
+        const labels = oracleEvents(fs.repo, changed).labels;
+        expect(Number(positives)).toBe([...labels.values()].reduce((a, b) => a + b, 0));
       } finally {
         fs.close();
       }

@@ -106,21 +106,7 @@ function compileField(f: FieldSpec, hashSeed: number, mask: number, tsField: str
   const hashOf = (s: string) => murmur3(s, seed) & mask;
   const enc = f.encoding;
 
-  // Crosses: every input's categorical form, joined.
-  if (f.inputs.length > 1) {
-    const names = f.inputs;
-    const fallback = f.default === undefined ? undefined : toCategory(f.default);
-    const cache = new Map<string, number>();
-    return (row, out) => {
-      out.value = 1;
-      let key = '';
-      for (let i = 0; i < names.length; i++) {
-        const c = toCategory(row[names[i]]);
-        key += (i ? CROSS_SEPARATOR : '') + (c ?? fallback ?? MISSING_TOKEN);
-      }
-      return cached(cache, key, hashOf);
-    };
-  }
+  if (f.inputs.length > 1) return compileCross(f.inputs, f.default === undefined ? undefined : toCategory(f.default), hashOf);
 
   const input = f.inputs[0];
   const read = compileDerive(f.derive ?? 'identity', input, tsField);
@@ -222,6 +208,80 @@ function bucketOf(bounds: Float64Array, x: number): number {
 
 function mod(a: number, n: number): number {
   return ((a % n) + n) % n;
+}
+
+/** Stands for a missing input (undefined, null, NaN) in a cross's cache: all three take the same token. */
+const MISSING_PART = Symbol('missing');
+
+/**
+ * Crosses: every input's categorical form, joined by {@link CROSS_SEPARATOR}, hashed. The key string is what
+ * defines the index; building it for every row is what costs (a number's string, two concatenations, then hashing
+ * the joined string for the cache lookup), so rows whose inputs are all strings, numbers or missing are answered
+ * from nested maps keyed by the raw values instead. That is exact because a string's form is itself, a number's
+ * form `String(n)` depends on n alone (and Map keys identify 0 and -0, whose forms are both "0"), and every missing
+ * value takes the same token. Other values (booleans, bigints, Dates, objects) take the string path.
+ */
+function compileCross(names: readonly string[], fallback: string | undefined, hashOf: (s: string) => number): FieldEncoder {
+  const arity = names.length;
+  const keyOf = (row: RowValues): string => {
+    let key = '';
+    for (let i = 0; i < arity; i++) {
+      const c = toCategory(row[names[i]]);
+      key += (i ? CROSS_SEPARATOR : '') + (c ?? fallback ?? MISSING_TOKEN);
+    }
+    return key;
+  };
+  const byString = new Map<string, number>();
+  let root = new Map<unknown, unknown>();
+  let leaves = 0;
+  // The first input's last value and its node: within a request, the user/context side of a cross is the same
+  // for every candidate row, so the first level is usually answered without a lookup.
+  let lastFirst: unknown = MISSING_PART;
+  let lastNode: Map<unknown, unknown> | undefined;
+  return (row, out) => {
+    out.value = 1;
+    let node = root;
+    for (let i = 0; i < arity; i++) {
+      const v = partOf(row[names[i]]);
+      if (typeof v !== 'string' && typeof v !== 'number' && v !== MISSING_PART) return cached(byString, keyOf(row), hashOf);
+      if (i === arity - 1) {
+        let idx = node.get(v) as number | undefined;
+        if (idx === undefined) {
+          if (leaves >= CACHE_LIMIT) {
+            root = new Map();
+            leaves = 0;
+            lastNode = undefined;
+            node = root;
+            for (let j = 0; j < i; j++) node = child(node, partOf(row[names[j]]));
+          }
+          idx = hashOf(keyOf(row));
+          node.set(v, idx);
+          leaves++;
+        }
+        return idx;
+      }
+      if (i === 0 && lastNode !== undefined && v === lastFirst) node = lastNode;
+      else {
+        node = child(node, v);
+        if (i === 0) {
+          lastFirst = v;
+          lastNode = node;
+        }
+      }
+    }
+    return 0; // unreachable: arity ≥ 2
+  };
+}
+
+/** A cross input's key in the nested maps: the value itself, or {@link MISSING_PART}. */
+function partOf(v: unknown): unknown {
+  return v === undefined || v === null || (typeof v === 'number' && Number.isNaN(v)) ? MISSING_PART : v;
+}
+
+function child(node: Map<unknown, unknown>, key: unknown): Map<unknown, unknown> {
+  let next = node.get(key) as Map<unknown, unknown> | undefined;
+  if (next === undefined) node.set(key, (next = new Map()));
+  return next;
 }
 
 function cached(cache: Map<string, number>, key: string, hashOf: (s: string) => number): number {

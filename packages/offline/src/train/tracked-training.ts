@@ -42,8 +42,8 @@ export async function trainTracked(options: TrackedTrainingOptions): Promise<Tra
         eval_end: run.evalEnd,
         ...flatten('train', { ...run.training, onEpoch: undefined, onMetrics: undefined, onProgress: undefined, validation: undefined }),
       });
-      // Metric logging is awaited by the trainer's hooks, so a slow tracking server slows training rather than
-      // piling up unbounded writes.
+      // The trainer reports the learning curve and each epoch's figures through onMetrics. Logging is awaited by
+      // the hook, so a slow tracking server slows training rather than piling up unbounded writes.
       const result = await trainBundle({
         ...run,
         training: {
@@ -51,11 +51,6 @@ export async function trainTracked(options: TrackedTrainingOptions): Promise<Tra
           onMetrics: async (metrics, step) => {
             await tracked.logMetrics(metrics, { step });
             await run.training.onMetrics?.(metrics, step);
-          },
-          onEpoch: async (event) => {
-            const numbers = Object.fromEntries(Object.entries(event).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
-            await tracked.logMetrics(prefixed('epoch', numbers), { step: event.epoch });
-            await run.training.onEpoch?.(event);
           },
         },
       });
@@ -81,10 +76,6 @@ function flatten(prefix: string, value: unknown, out: Record<string, unknown> = 
     out[prefix] = value;
   }
   return out;
-}
-
-function prefixed(prefix: string, metrics: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(metrics).filter(([k]) => k !== 'epoch').map(([k, v]) => [`${prefix}_${k}`, v]));
 }
 
 function finite(metrics: Record<string, number>): Record<string, number> {

@@ -18,6 +18,7 @@ import { generate } from '../generator/index.ts';
 import { duckdbSource, quoteString } from './duckdb-source.ts';
 import { predictProbabilities } from './model-params.ts';
 import { trainBundle, type TrainingRun } from './training-run.ts';
+import { openTracker } from '../tracking/index.ts';
 
 ort.env.wasm.numThreads = 1;
 const run = promisify(execFile);
@@ -40,9 +41,25 @@ describe('lockstep train (CLI)', () => {
     const args = ['train', '--repo', repo, '--data', join(root, 'gen/data'), '--work', join(root, 'work'), '--model', 'ads-ctr', '--family', 'lr'];
     args.push('--train-start', windows.trainStart, '--train-end', windows.trainEnd, '--eval-start', windows.evalStart, '--eval-end', windows.evalEnd);
     args.push('--out', out, '--oracle', join(root, 'gen/oracle/oracle.parquet'), '--no-progress');
+    args.push('--tracking-uri', join(root, 'tracking'), '--register', 'ads-ctr', '--alias', 'champion');
     const { stdout, stderr } = await run(process.execPath, [bin, ...args]);
     expect(stdout.trim()).toBe(out);
     expect(stderr).toMatch(/eval AUC 0\.\d+ .*Bayes-optimal AUC/);
+
+    // The run recorded itself: params, the learning curve, the final evaluation, lineage, the bundle as an
+    // artifact, and the registered version behind the alias.
+    const tracker = await openTracker(join(root, 'tracking'));
+    const [recorded] = await tracker.searchRuns({ experiments: ['ads-ctr'] });
+    expect(recorded.data.params).toMatchObject({ family: 'lr', model: 'ads-ctr', train_start: windows.trainStart });
+    expect(recorded.data.metrics.auc.value).toBeGreaterThan(0.65);
+    expect(recorded.inputs.map((i) => i.digest)).toContain(recorded.data.tags['lockstep.training_set_digest']);
+    expect(recorded.data.tags['lockstep.training_set_digest']).toMatch(/^[0-9a-f]{64}$/);
+    const curve = await tracker.metricHistory(recorded.info.runId, 'train_progressive_logloss');
+    expect(curve.length).toBeGreaterThan(1);
+    const champion = await tracker.resolveModel('ads-ctr@champion');
+    expect(champion.version).toBe('1');
+    expect(champion.modelVersion.runId).toBe(recorded.info.runId);
+    expect(JSON.parse(await readFile(join(champion.path, 'manifest.json'), 'utf8')).lineage.trainingSetDigest).toBe(recorded.data.tags['lockstep.training_set_digest']);
 
     const { manifest, files } = await readBundle(out);
     expect(manifest).toMatchObject({ format: 'lockstep-bundle', formatVersion: 1, name: 'ads-ctr', project: 'sponsored_ads' });

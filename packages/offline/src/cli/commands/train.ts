@@ -6,7 +6,9 @@ import { InvalidArgumentError, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { clickDelayCdf } from '../../generator/index.ts';
 import { loadRepo } from '../../repo/index.ts';
-import { trainBundle } from '../../train/training-run.ts';
+import { trainBundle, type TrainingRun, type TrainingRunOptions } from '../../train/training-run.ts';
+import { trainTracked, type TrackedTraining } from '../../train/tracked-training.ts';
+import { openTracker } from '../../tracking/index.ts';
 import type { ModelFamily } from '@lockstep/sdk';
 
 function number(name: string, min: number, max: number, integer = false) {
@@ -45,6 +47,11 @@ interface TrainCliOptions {
   oracle?: string;
   snapshot: boolean;
   progress: boolean;
+  track: boolean;
+  trackingUri?: string;
+  experiment?: string;
+  register?: string;
+  alias?: string[];
 }
 
 export function register(program: Command): void {
@@ -79,6 +86,11 @@ export function register(program: Command): void {
     .option('--oracle <file>', "generated data's oracle.parquet: report the Bayes-optimal figures beside the model's")
     .option('--no-snapshot', 'leave the feature snapshot out of the bundle')
     .option('--no-progress', 'no progress bar on stderr')
+    .option('--no-track', 'do not record the run in experiment tracking')
+    .option('--tracking-uri <uri>', 'tracking store: a folder or an MLflow server URL (default $LOCKSTEP_TRACKING_URI, else .lockstep/tracking)')
+    .option('--experiment <name>', 'experiment to record the run in (default: the model name)')
+    .option('--register <name>', 'register the bundle as a new version of this registered model')
+    .option('--alias <alias...>', 'with --register: point these aliases (e.g. champion) at the new version')
     .action(async (opts: TrainCliOptions) => {
       const repo = await loadRepo(opts.repo);
       const bar = new cliProgress.SingleBar(
@@ -88,7 +100,19 @@ export function register(program: Command): void {
       let barOn = false;
       const ftrl = Object.fromEntries(Object.entries({ alpha: opts.alpha, beta: opts.beta, l1: opts.l1, l2: opts.l2 }).filter(([, v]) => v !== undefined));
       const fm = Object.fromEntries(Object.entries({ factors: opts.factors, learningRate: opts.fmLearningRate, l2: opts.fmL2 }).filter(([, v]) => v !== undefined));
-      const run = await trainBundle({
+      // Every run is recorded unless --no-track: params, curves, evaluation, lineage, the bundle as an artifact.
+      const tracker = opts.track ? await openTracker(opts.trackingUri) : undefined;
+      if (!tracker && opts.register) throw new InvalidArgumentError('--register needs tracking (drop --no-track)');
+      const trainer = (options: TrainingRunOptions): Promise<TrainingRun & Partial<TrackedTraining>> =>
+        tracker
+          ? trainTracked({
+              ...options,
+              tracker,
+              ...(opts.experiment ? { experiment: opts.experiment } : {}),
+              ...(opts.register ? { register: { name: opts.register, aliases: opts.alias ?? [] } } : {}),
+            })
+          : trainBundle(options);
+      const run = await trainer({
         repo,
         dataDir: opts.data,
         workDir: opts.work,
@@ -132,6 +156,10 @@ export function register(program: Command): void {
           (m.bayes_auc === undefined ? '' : ` (Bayes-optimal AUC ${f(m.bayes_auc)} log loss ${f(m.bayes_logloss)})`),
       );
       console.error(`lockstep train: report ${run.dir}/report.html`);
+      if (run.runId) {
+        const version = run.modelVersion ? `; registered ${run.modelVersion.name} v${run.modelVersion.version}` : '';
+        console.error(`lockstep train: recorded run ${run.runId}${version} (lockstep ui to browse)`);
+      }
       // The bundle folder alone on stdout, for scripts.
       console.log(run.dir);
     });

@@ -118,10 +118,9 @@ export class OnlineStoreCore implements OnlineStore {
     const asOfMs = expiry?.asOfMs ?? Date.now();
     const expiryBase = Date.now() - asOfMs + (expiry?.slackMs ?? DEFAULT_EXPIRY_SLACK_MS);
     const result: WriteResult = { written: 0, keptNewer: 0, expired: 0 };
-    const script = options.ifNewer ? SET_IF_NEWER : SET_MANY;
-    const commands: RedisCommand[] = [];
-    let keys: string[] = [];
-    let args: RedisArg[] = [];
+    const keys: string[] = [];
+    const values: string[] = [];
+    const expireAts: number[] = [];
 
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i];
@@ -142,18 +141,27 @@ export class OnlineStoreCore implements OnlineStore {
         expireAt = Math.ceil(row.eventTimeMs + ttlMs + expiryBase);
       }
       keys.push(key);
-      args.push(encodeFeatureValue(row.eventTimeMs, row.values), expireAt);
-      if (keys.length === KEYS_PER_SCRIPT) {
-        commands.push(evalCommand(script, keys, args));
-        keys = [];
-        args = [];
-      }
+      values.push(encodeFeatureValue(row.eventTimeMs, row.values));
+      expireAts.push(expireAt);
     }
-    if (keys.length) commands.push(evalCommand(script, keys, args));
-    if (commands.length === 0) return result;
+    if (keys.length === 0) return result;
 
-    const replies = await this.transport.send(commands, options.signal);
-    for (const reply of replies) result.written += okReply(reply, `EVAL ${script.name}`) as number;
+    if (!options.ifNewer && this.transport.setMany) {
+      // Plain overwrites (a fresh version nobody reads yet): the transport's bulk path, plain SETs.
+      result.written = await this.transport.setMany({ keys, values, expireAtMs: expireAts }, options.signal);
+    } else {
+      const script = options.ifNewer ? SET_IF_NEWER : SET_MANY;
+      const commands: RedisCommand[] = [];
+      for (let from = 0; from < keys.length; from += KEYS_PER_SCRIPT) {
+        const to = Math.min(keys.length, from + KEYS_PER_SCRIPT);
+        const command: RedisArg[] = ['EVAL', script.lua, to - from];
+        for (let i = from; i < to; i++) command.push(keys[i]);
+        for (let i = from; i < to; i++) command.push(values[i], expireAts[i]);
+        commands.push(command as unknown as RedisCommand);
+      }
+      const replies = await this.transport.send(commands, options.signal);
+      for (const reply of replies) result.written += okReply(reply, `EVAL ${script.name}`) as number;
+    }
     result.keptNewer = rows.length - result.expired - result.written;
     return result;
   }

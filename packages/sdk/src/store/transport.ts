@@ -19,6 +19,14 @@ export type RedisCommand = readonly [name: string, ...args: RedisArg[]];
  */
 export type RedisReply = string | number | null | RedisReply[] | Error;
 
+/** Plain SETs to send ({@link StoreTransport.setMany}): parallel arrays, one entry per key. */
+export interface SetBatch {
+  keys: readonly string[];
+  values: readonly string[];
+  /** Per key, when it expires (epoch ms, an integer); 0: never. */
+  expireAtMs: ArrayLike<number>;
+}
+
 /** Runs Redis commands. Implementations: in-memory, RESP (iovalkey), Upstash REST (`@upstash/redis`). */
 export interface StoreTransport {
   /**
@@ -27,6 +35,14 @@ export interface StoreTransport {
    * `STORE_TIMEOUT` StoreError as soon as `signal` aborts.
    */
   send(commands: readonly RedisCommand[], signal?: AbortSignal): Promise<RedisReply[]>;
+  /**
+   * Optional fast path for bulk loads: `SET key value [PXAT at]` for every entry of `batch`, overwriting, as one
+   * round trip. Resolves with the number of keys written (all of them); rejects with a StoreError when the round
+   * trip failed or the server refused a SET. What it stores must be exactly what `EVAL set-many` through
+   * {@link send} stores. Transports without it (in-memory, HTTP, where one script call per 500 keys is cheaper
+   * than 500 commands) get `EVAL set-many`.
+   */
+  setMany?(batch: SetBatch, signal?: AbortSignal): Promise<number>;
   /** Release connections. Further sends fail. */
   close(): Promise<void>;
 }

@@ -83,7 +83,8 @@ const adsCtr = defineModel({
       { name: 'device', inputs: ['device'], encoding: categorical },
       { name: 'position', inputs: ['position'], encoding: categorical },
       { name: 'hour', inputs: ['ts'], derive: 'hour_of_day', encoding: categorical },
-      { name: 'weekday', inputs: ['ts'], derive: 'day_of_week', encoding: categorical },
+      // No day-of-week field: trained online in time order, each weekday is learnt from a single early day, which
+      // left the model ~20% over-predicting on later days (calibration 1.22 → 1.09 without it).
       { name: 'query_category', inputs: ['query_category'], encoding: categorical },
       { name: 'ad_category', inputs: ['ad_category'], encoding: categorical },
       { name: 'ad', inputs: ['ad_id'], encoding: categorical },

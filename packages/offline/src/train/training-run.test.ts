@@ -63,7 +63,7 @@ describe('lockstep train (CLI)', () => {
 
     const { manifest, files } = await readBundle(out);
     expect(manifest).toMatchObject({ format: 'lockstep-bundle', formatVersion: 1, name: 'ads-ctr', project: 'sponsored_ads' });
-    expect(manifest.model).toMatchObject({ family: 'lr', file: 'model.onnx', width: 25, dimension: 2 ** 20, negativeSampling: 1 });
+    expect(manifest.model).toMatchObject({ family: 'lr', file: 'model.onnx', width: 24, dimension: 2 ** 20, negativeSampling: 1 });
     expect(manifest.featureViews.map((v) => v.name)).toEqual(['user_stats', 'ad_stats', 'advertiser_stats', 'user_category_stats']);
     expect(manifest.entityKeys.user_category_stats).toEqual(['user_id', 'ad_category']);
     expect(manifest.training).toMatchObject({ start: '2026-01-01T00:00:00.000Z', end: '2026-01-08T00:00:00.000Z', cutoff: '2026-01-08T00:00:00.000Z' });

@@ -31,8 +31,11 @@ export interface Vectorizer {
   explain(row: RowValues): Array<{ field: string; input: unknown; index: number; value: number }>;
 }
 
-/** A compiled field: reads the row and returns its slot's index; writes its value through `out`. */
-type FieldEncoder = (row: RowValues, out: { value: number }) => number;
+/**
+ * A compiled field: reads the row and returns its slot's index; writes its value into `out[0]` (a typed array:
+ * storing a fractional number into an object property allocates a heap number, into a typed array it does not).
+ */
+type FieldEncoder = (row: RowValues, out: Float64Array) => number;
 
 /** Turns a row value into a finite number, or undefined when missing. Dates and bigints are accepted. */
 export function toNumber(v: unknown): number | undefined {
@@ -68,13 +71,13 @@ export function compileVectorizer(spec: ModelInputSpec): Vectorizer {
   const tsField = spec.timestampField ?? 'ts';
   const encoders = spec.fields.map((f) => compileField(f, spec.hashSeed, mask, tsField));
   const width = encoders.length;
-  const out = { value: 0 };
+  const out = new Float64Array(1);
 
   const vectorize = (row: RowValues, indices: Int32Array, values: Float32Array, offset = 0) => {
     const base = offset * width;
     for (let j = 0; j < width; j++) {
       indices[base + j] = encoders[j](row, out);
-      values[base + j] = out.value;
+      values[base + j] = out[0];
     }
   };
 
@@ -109,17 +112,19 @@ function compileField(f: FieldSpec, hashSeed: number, mask: number, tsField: str
   if (f.inputs.length > 1) return compileCross(f.inputs, f.default === undefined ? undefined : toCategory(f.default), hashOf);
 
   const input = f.inputs[0];
-  const read = compileDerive(f.derive ?? 'identity', input, tsField);
+  const derived = (f.derive ?? 'identity') !== 'identity';
+  const derive = compileDerive(f.derive ?? 'identity', input, tsField);
+  // Numbers are read and transformed inline below, not through closures: V8 does not inline calls to closures made
+  // per field, and a number passed to or returned from a call that is not inlined is a heap allocation (a box).
 
   switch (enc.type) {
     case 'categorical': {
-      const derived = (f.derive ?? 'identity') !== 'identity';
       const fallback = f.default === undefined ? MISSING_TOKEN : toCategory(f.default)!;
       const missingIndex = hashOf(fallback);
       const cache = new Map<unknown, number>();
       return (row, out) => {
-        out.value = 1;
-        const raw = derived ? read(row) : row[input];
+        out[0] = 1;
+        const raw = derived ? derive(row) : row[input];
         // Numbers and strings key the cache directly: String(n) is a pure function of n.
         if (typeof raw === 'string' || (typeof raw === 'number' && !Number.isNaN(raw))) {
           let idx = cache.get(raw);
@@ -140,8 +145,8 @@ function compileField(f: FieldSpec, hashSeed: number, mask: number, tsField: str
       const fallback = f.default === undefined ? undefined : toNumber(f.default);
       const missingIndex = fallback === undefined ? hashOf(MISSING_TOKEN) : table[bucketOf(bounds, fallback)];
       return (row, out) => {
-        out.value = 1;
-        const x = read(row);
+        out[0] = 1;
+        const x = derived ? derive(row) : toNumber(row[input]);
         return x === undefined ? missingIndex : table[bucketOf(bounds, x)];
       };
     }
@@ -153,9 +158,9 @@ function compileField(f: FieldSpec, hashSeed: number, mask: number, tsField: str
       const fallback = f.default === undefined ? undefined : toNumber(f.default);
       const missingIndex = fallback === undefined ? hashOf(MISSING_TOKEN) : table[bucket(fallback)];
       return (row, out) => {
-        out.value = 1;
-        const x = read(row);
-        return x === undefined ? missingIndex : table[bucket(x)];
+        out[0] = 1;
+        const x = derived ? derive(row) : toNumber(row[input]);
+        return x === undefined ? missingIndex : table[x > 0 ? Math.min(maxBucket, Math.floor(Math.log1p(x) * resolution)) : 0];
       };
     }
     case 'numeric': {
@@ -166,8 +171,8 @@ function compileField(f: FieldSpec, hashSeed: number, mask: number, tsField: str
       const transform = (x: number) => Math.fround((log ? Math.log1p(Math.max(x, 0)) : x) * scale);
       const missingValue = fallback === undefined ? 0 : transform(fallback);
       return (row, out) => {
-        const x = read(row);
-        out.value = x === undefined || !Number.isFinite(x) ? missingValue : transform(x);
+        const x = derived ? derive(row) : toNumber(row[input]);
+        out[0] = x === undefined || !Number.isFinite(x) ? missingValue : Math.fround((log ? Math.log1p(Math.max(x, 0)) : x) * scale);
         return index;
       };
     }
@@ -239,7 +244,7 @@ function compileCross(names: readonly string[], fallback: string | undefined, ha
   let lastFirst: unknown = MISSING_PART;
   let lastNode: Map<unknown, unknown> | undefined;
   return (row, out) => {
-    out.value = 1;
+    out[0] = 1;
     let node = root;
     for (let i = 0; i < arity; i++) {
       const v = partOf(row[names[i]]);

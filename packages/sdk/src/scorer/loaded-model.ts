@@ -10,7 +10,8 @@ import { featureColumn, type FeatureViewSpec } from '../spec/feature-view.ts';
 import { type FieldSpec, specInputs } from '../spec/model-input.ts';
 import { compileVectorizer, type Vectorizer } from '../vectorizer.ts';
 import type { LoadedBundle } from './bundle-loader.ts';
-import type { CachePartition } from './entity-cache.ts';
+import type { CacheEntry, CachePartition } from './entity-cache.ts';
+import type { ViewEntities } from './request-entities.ts';
 import type { ModelInfo } from './types.ts';
 
 export type Scope = 'user' | 'context' | 'candidate';
@@ -47,6 +48,8 @@ export interface FieldGroup {
   vectorizer: Vectorizer;
   /** The slot of each of the group's fields in the full row. */
   slots: Int32Array;
+  /** A row and vectors to vectorise one entity at a time in (entity vectors are computed synchronously). */
+  scratch: { row: Record<string, unknown>; indices: Int32Array; values: Float32Array };
 }
 
 /** A request field the scorer checks: where it lives and its type. */
@@ -90,7 +93,11 @@ export interface LoadedModel {
   retired: boolean;
 }
 
-/** Vectors and outputs for up to `capacity` rows, and the slots of one row's field groups. */
+/**
+ * One computation's working memory, reused by the requests that follow it: vectors and outputs for up to `capacity`
+ * rows, the slots of one row's field groups, and per view the request's entities, their resolved values and input
+ * slots. Arrays indexed by entity are only meaningful below the request's entity count (they keep their length).
+ */
 export interface Buffers {
   capacity: number;
   indices: Int32Array;
@@ -100,6 +107,16 @@ export interface Buffers {
   sharedValues: Float32Array;
   rowIndices: Int32Array;
   rowValues: Float32Array;
+  /** Per view: the request's entities. */
+  entities: ViewEntities[];
+  /** Per view, per entity: the feature values (read only: they may be a stored row's own). */
+  resolved: Array<Array<ReadonlyArray<number | null>>>;
+  /** Per view, per entity: the cache entry whose memoised input slots may be used, else undefined. */
+  stable: Array<Array<CacheEntry | undefined>>;
+  /** Per view, per entity: the entity-level input slots [indices…, values…]. */
+  slots: Array<Array<Float64Array>>;
+  /** Per view, per entity: slot arrays for entities whose slots are not kept on a cache entry. */
+  spare: Array<Array<Float64Array>>;
 }
 
 /** Which views the entity cache covers. */
@@ -159,7 +176,11 @@ export async function loadModel(bundle: LoadedBundle, engines: CreateEngineOptio
   const group = (keep: (f: FieldSpec) => boolean): FieldGroup | undefined => {
     const slots = manifest.input.fields.flatMap((f, j) => (keep(f) ? [j] : []));
     if (!slots.length) return undefined;
-    return { vectorizer: compileVectorizer({ ...manifest.input, fields: slots.map((j) => manifest.input.fields[j]) }), slots: Int32Array.from(slots) };
+    return {
+      vectorizer: compileVectorizer({ ...manifest.input, fields: slots.map((j) => manifest.input.fields[j]) }),
+      slots: Int32Array.from(slots),
+      scratch: { row: {}, indices: new Int32Array(slots.length), values: new Float32Array(slots.length) },
+    };
   };
   // A field reading only one view's features and join keys (the ad's CTR bucket, the ad id itself; no other
   // request value, no request time) depends on that entity alone.

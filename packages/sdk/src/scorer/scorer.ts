@@ -12,19 +12,17 @@
 import { BundleError, EngineError, LockstepError, StoreError } from '../errors.ts';
 import { MANIFEST_FILE, sha256Hex } from '../bundle/verify.ts';
 import type { EngineBackend } from '../engine/types.ts';
-import type { FeatureRow, KeyPart } from '../online-format.ts';
-import { resolveFeatures, type ResolvedFeatures } from '../store/resolve-features.ts';
-import { isFresh } from '../spec/feature-view.ts';
+import type { FeatureRow } from '../online-format.ts';
 import { withAbort } from '../store/transport.ts';
 import type { OnlineStore, ReadRequest } from '../store/types.ts';
 import { type BundleCache, type LoadedBundle, type ScorerBundle, loadBundle } from './bundle-loader.ts';
-import { type CacheEntry, EntityCache, type EntityCacheOptions } from './entity-cache.ts';
+import { EntityCache, type EntityCacheOptions } from './entity-cache.ts';
 import { type CachePolicy, type LoadedModel, cacheCandidateViews, loadModel } from './loaded-model.ts';
 import { type ViewEntities, collectEntities, entityOf } from './request-entities.ts';
-import { debugRow, entityVectors, scatter, takeBuffers } from './row-assembly.ts';
+import { assembleVectors, takeBuffers } from './row-assembly.ts';
+import { resolveEntities } from './resolve-entities.ts';
 import { rankCandidates } from './rank.ts';
 import type {
-  DefaultedFeatures,
   DefaultedReason,
   Fields,
   ModelInfo,
@@ -216,136 +214,37 @@ class ScorerImpl implements Scorer {
     const tsRaw = ctx[m.timestampField];
     const ts = tsRaw === undefined ? now : tsRaw instanceof Date ? tsRaw.getTime() : (tsRaw as number);
 
-    // 1. Every entity of every view, deduplicated, served from the cache where possible.
-    const mark = ++this.#requests;
-    const entities = m.views.map((v) => collectEntities(m, v, mark, now, user, ctx, cands));
-    const requests: ReadRequest[] = [];
-    const pending: Array<{ view: number; slots: number[] }> = [];
-    for (let v = 0; v < m.views.length; v++) {
-      const e = entities[v];
-      if (!e.misses.length) continue;
-      requests.push({ view: m.views[v].spec, entities: e.misses.map((k) => entityOf(e, k)) });
-      pending.push({ view: v, slots: e.misses });
-    }
-
-    // 2. One store round trip for everything else, bounded by the deadline.
-    let storeMs = 0;
-    if (requests.length) {
-      const t1 = performance.now();
-      const failure = await this.#read(m, requests, pending, entities, options, t0, now);
-      storeMs = performance.now() - t1;
-      if (failure) {
-        for (const p of pending) for (const k of p.slots) (entities[p.view].failed ??= [])[k] = failure;
-      }
-    }
-
-    // 3. TTLs and defaults, then rows, vectors and scores.
-    const defaulted: DefaultedFeatures[] = [];
-    let degraded = false;
-    /** Per view, per entity: the resolved values, and the resolution object when it is reused across requests. */
-    const resolved: Array<Array<Array<number | null>>> = [];
-    const stable: Array<Array<CacheEntry | undefined>> = [];
-    for (let v = 0; v < m.views.length; v++) {
-      const view = m.views[v];
-      const e = entities[v];
-      const values: Array<Array<number | null>> = (resolved[v] = new Array(e.count));
-      const keep: Array<CacheEntry | undefined> = (stable[v] = new Array(e.count));
-      for (let k = 0; k < e.count; k++) {
-        const failed = e.failed?.[k];
-        if (failed) {
-          degraded = true;
-          defaulted.push({ view: view.spec.name, entity: entityOf(e, k), reason: failed, features: view.spec.features.map((f) => f.name) });
-          values[k] = view.spec.features.map((f) => f.default);
-          continue;
-        }
-        const row = e.rows[k];
-        const entry = e.entries[k];
-        // A cached row that is fresh resolves the same way at any request time: resolve it once per row.
-        let r: ResolvedFeatures;
-        if (entry && row && isFresh(row.eventTimeMs, ts, view.spec.ttlSeconds)) {
-          r = entry.resolved ??= resolveFeatures(view.spec, row, ts);
-          keep[k] = entry;
-        } else r = resolveFeatures(view.spec, row, ts);
-        if (r.defaulted) reportDefaults(defaulted, view.spec.name, entityOf(e, k), view.spec.features, r.reasons);
-        values[k] = r.values;
-      }
-    }
-
     const width = m.vectorizer.width;
     const buf = takeBuffers(m, n, width);
-    const row: Record<string, unknown> = {};
-    const debugRows: Array<Record<string, unknown>> | undefined = options.debug ? [] : undefined;
     try {
-      // Fields that read one view's features only: vectorised once per entity (and per fresh cached row, once).
-      const entitySlots = m.views.map((view, v) => (view.fields ? entityVectors(view, view.fields, entities[v], resolved[v], stable[v]) : undefined));
-
-      // The request-level row: user and context values, the request time, the features of user-level views.
-      for (let i = 0; i < m.requestInputs.length; i++) {
-        const name = m.requestInputs[i];
-        const scope = m.requestInputScopes[i];
-        if (scope === 'user') row[name] = user[name];
-        else if (scope === 'context') row[name] = ctx[name];
-      }
-      row[m.timestampField] = ts;
+      // 1. Every entity of every view, deduplicated, served from the cache where possible.
+      const mark = ++this.#requests;
+      const entities = buf.entities;
+      const requests: ReadRequest[] = [];
+      const pending: Array<{ view: number; slots: number[] }> = [];
       for (let v = 0; v < m.views.length; v++) {
-        if (!entities[v].shared) continue;
-        const values = resolved[v][0];
-        const columns = m.views[v].columns;
-        for (let f = 0; f < columns.length; f++) row[columns[f]] = values[f];
+        const e = entities[v];
+        collectEntities(m, m.views[v], mark, now, user, ctx, cands, e);
+        if (!e.misses.length) continue;
+        requests.push({ view: m.views[v].spec, entities: e.misses.map((k) => entityOf(e, k)) });
+        pending.push({ view: v, slots: e.misses });
       }
-      // Fields that are the same for every candidate are vectorised once.
-      const shared = m.sharedFields;
-      const perCandidate = m.candidateFields;
-      if (shared) shared.vectorizer.vectorize(row, buf.sharedIndices, buf.sharedValues, 0);
 
-      // The per-candidate row: only what per-candidate fields read; its request-level values are written once.
-      const crow: Record<string, unknown> = {};
-      const inputs = m.candidateInputs;
-      for (let i = 0; i < inputs.length; i++) {
-        const { name, scope } = inputs[i];
-        if (scope === 'user') crow[name] = user[name];
-        else if (scope === 'context') crow[name] = ctx[name];
-      }
-      if (m.candidateReadsTs) crow[m.timestampField] = ts;
-      for (let v = 0; v < m.views.length; v++) {
-        if (!entities[v].shared) continue;
-        const values = resolved[v][0];
-        const { columns, candidateRead } = m.views[v];
-        for (let j = 0; j < candidateRead.length; j++) crow[columns[candidateRead[j]]] = values[candidateRead[j]];
-      }
-      for (let r = 0; r < n; r++) {
-        const cand = cands[r];
-        const base = r * width;
-        for (let i = 0; i < inputs.length; i++) {
-          const { name, scope } = inputs[i];
-          if (scope === 'candidate') crow[name] = cand[name];
-          // Undeclared: the training row's precedence, {...user, ...context, ...candidate}.
-          else if (scope === undefined) crow[name] = name in cand ? cand[name] : name in ctx ? ctx[name] : user[name];
+      // 2. One store round trip for everything else, bounded by the deadline.
+      let storeMs = 0;
+      if (requests.length) {
+        const t1 = performance.now();
+        const failure = await this.#read(m, requests, pending, entities, options, t0, now);
+        storeMs = performance.now() - t1;
+        if (failure) {
+          for (const p of pending) for (const k of p.slots) (entities[p.view].failed ??= [])[k] = failure;
         }
-        for (let v = 0; v < m.views.length; v++) {
-          const e = entities[v];
-          const k = e.shared ? 0 : e.slotOf[r];
-          const slots = entitySlots[v]?.[k];
-          if (slots) {
-            const at = m.views[v].fields!.slots;
-            const g = at.length;
-            for (let j = 0; j < g; j++) {
-              buf.indices[base + at[j]] = slots[j];
-              buf.values[base + at[j]] = slots[g + j];
-            }
-          }
-          if (e.shared) continue;
-          const values = resolved[v][k];
-          const { columns, candidateRead } = m.views[v];
-          for (let j = 0; j < candidateRead.length; j++) crow[columns[candidateRead[j]]] = values[candidateRead[j]];
-        }
-        if (shared) scatter(shared.slots, buf.sharedIndices, buf.sharedValues, buf.indices, buf.values, base, 0);
-        if (perCandidate) {
-          perCandidate.vectorizer.vectorize(crow, buf.rowIndices, buf.rowValues, 0);
-          scatter(perCandidate.slots, buf.rowIndices, buf.rowValues, buf.indices, buf.values, base, 0);
-        }
-        if (debugRows) debugRows.push(debugRow(m, row, crow, entities, resolved, r));
       }
+
+      // 3. TTLs and defaults, then rows, vectors and scores.
+      const resolved = resolveEntities(m, buf, ts);
+      const debugRows: Array<Record<string, unknown>> | undefined = options.debug ? [] : undefined;
+      assembleVectors(m, { user, ctx, cands, ts, debugRows }, buf);
       if (n > 0) {
         const pending = m.engine.run(buf.indices, buf.values, n, buf.out);
         if (pending) await pending;
@@ -354,8 +253,8 @@ class ScorerImpl implements Scorer {
       for (let r = 0; r < n; r++) scores[r] = buf.out[r];
       const result: ScoreResult = {
         scores,
-        defaulted,
-        degraded,
+        defaulted: resolved.defaulted,
+        degraded: resolved.degraded,
         model: m.info,
         ts,
         timing: { store: storeMs, total: performance.now() - t0 },
@@ -396,13 +295,17 @@ class ScorerImpl implements Scorer {
 
     const read = this.#store.readRows(requests, { project: m.manifest.project, signal: controller?.signal });
     try {
-      this.#remember(m, pending, entities, await withAbort(read, controller?.signal), now, true);
+      this.#remember(m, pending, entities, await withAbort(read, controller?.signal), now);
       return undefined;
     } catch (err) {
       const deadline = controller?.signal.aborted === true;
       if (deadline) {
-        // A late answer still warms the entity cache for the next requests.
-        read.then((rows) => this.#remember(m, pending, entities, rows, now, false), () => {});
+        // A late answer still warms the entity cache for the next requests. The request's entity lists are reused
+        // once it returns: the keys to cache are copied now.
+        const late = pending.map(({ view, slots }) => ({ cache: m.views[view].cache, keys: slots.map((k) => entities[view].cacheKeys[k]!) }));
+        read.then((rows) => {
+          for (let i = 0; i < late.length; i++) for (let j = 0; j < late[i].keys.length; j++) late[i].cache?.set(late[i].keys[j], rows[i][j], now);
+        }, () => {});
       }
       if (strict) {
         throw err instanceof LockstepError ? err : new StoreError(`online store read failed: ${(err as Error)?.message ?? err}`, { cause: err });
@@ -414,23 +317,16 @@ class ScorerImpl implements Scorer {
     }
   }
 
-  /** Puts read rows into the cache (cached views) and, unless the answer came too late, into the request. */
-  #remember(
-    m: LoadedModel,
-    pending: Array<{ view: number; slots: number[] }>,
-    entities: ViewEntities[],
-    rows: Array<Array<FeatureRow | undefined>>,
-    now: number,
-    useInRequest: boolean,
-  ): void {
+  /** Puts read rows into the request and into the cache (cached views). */
+  #remember(m: LoadedModel, pending: Array<{ view: number; slots: number[] }>, entities: ViewEntities[], rows: Array<Array<FeatureRow | undefined>>, now: number): void {
     for (let i = 0; i < pending.length; i++) {
       const { view, slots } = pending[i];
       const e = entities[view];
-      const plan = m.views[view];
+      const cache = m.views[view].cache;
       for (let j = 0; j < slots.length; j++) {
         const k = slots[j];
-        if (useInRequest) e.rows[k] = rows[i][j];
-        plan.cache?.set(e.cacheKeys[k], rows[i][j], now);
+        e.rows[k] = rows[i][j];
+        cache?.set(e.cacheKeys[k]!, rows[i][j], now);
       }
     }
   }
@@ -511,23 +407,4 @@ class ScorerImpl implements Scorer {
     this.#current.retired = true;
     if (this.#current.inflight === 0) await this.#current.engine.dispose();
   }
-}
-
-function reportDefaults(
-  out: DefaultedFeatures[],
-  view: string,
-  entity: KeyPart[],
-  features: ReadonlyArray<{ name: string }>,
-  reasons: ReadonlyArray<DefaultedReason | undefined>,
-): void {
-  // Usually one reason for the whole entity (missing, expired); 'null' can concern a few features only.
-  const byReason = new Map<DefaultedReason, string[]>();
-  for (let i = 0; i < reasons.length; i++) {
-    const r = reasons[i];
-    if (!r) continue;
-    let list = byReason.get(r);
-    if (!list) byReason.set(r, (list = []));
-    list.push(features[i].name);
-  }
-  for (const [reason, names] of byReason) out.push({ view, entity, reason, features: names });
 }

@@ -12,6 +12,7 @@
  */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import {
   InputError,
   StoreError,
@@ -142,6 +143,8 @@ export async function materialize(options: MaterializeOptions): Promise<Material
   const onAbort = () => controller.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onAbort, { once: true });
   const signal = controller.signal;
+  // Every write in flight listens to it (the lock keeper and the publication too): not a leak past 10.
+  setMaxListeners(concurrency + 10, signal);
 
   await acquireLock(store, project, owner, lockTtlMs, options.lockWaitMs ?? 0, signal);
   let lockLost: StoreError | undefined;

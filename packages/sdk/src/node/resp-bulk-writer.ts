@@ -77,6 +77,9 @@ export class RespBulkWriter {
     if (count === 0) return Promise.resolve(0);
     const bytes = encodeSetPipeline(batch);
     const socket = this.#socket ?? this.#connect();
+    // Idle, the connection does not keep the process alive (a store over an application's client may never be
+    // closed); with writes in flight it does.
+    if (this.#queue.length === 0) socket.ref();
     const done = new Promise<number>((resolve, reject) => {
       this.#queue.push({ remaining: count, count, resolve, reject });
     });
@@ -145,6 +148,7 @@ export class RespBulkWriter {
       p = end + 1;
       if (--head.remaining === 0) {
         this.#queue.shift();
+        if (this.#queue.length === 0) socket.unref();
         if (head.setup && head.error !== undefined) {
           this.#fail(new StoreError(`RESP connection set-up (AUTH/SELECT) refused by the server: ${head.error}`), socket);
           socket.destroy();

@@ -6,8 +6,11 @@
  * redis-server). Rows are synthetic (one view, `--features` float features, integer entity ids) and generated
  * batch by batch as they are consumed, like a streaming source. Each repeat starts from an empty server; the
  * clean-up of old versions is not timed (it runs after readers already see the new snapshot).
- * Prints `{"bench":"materialize","entities":…,"resp_entities_per_s":…,"http_entities_per_s":…}` plus details.
+ * Prints `{"bench":"materialize","entities":…,"resp_entities_per_s":…,"http_entities_per_s":…}` plus details:
+ * CPU seconds per run of this process (all of it, and the synthetic source's share) and of redis-server (less
+ * sensitive to a shared machine than the rates), and the 1-minute load average before and after.
  */
+import { loadavg } from 'node:os';
 import { ValkeyStore } from '@lockstep/sdk/node';
 import { UpstashStore, featureViewSchemaHash, type FeatureViewSpec, type OnlineStoreCore, type WriteRow } from '@lockstep/sdk';
 import { materialize, memorySource } from '@lockstep/offline';
@@ -46,6 +49,19 @@ export function* syntheticBatches(n: number, features: number, nowMs: number, ba
   for (let from = 0; from < n; from += batchRows) yield syntheticRows(Math.min(batchRows, n - from), features, nowMs, from);
 }
 
+/** `batches`, adding the CPU seconds spent producing them to `cpu.seconds`. */
+function* timed<T>(batches: Iterable<T>, cpu: { seconds: number }): Iterable<T> {
+  const it = batches[Symbol.iterator]();
+  for (;;) {
+    const start = process.cpuUsage();
+    const next = it.next();
+    const used = process.cpuUsage(start);
+    cpu.seconds += (used.user + used.system) / 1e6;
+    if (next.done) return;
+    yield next.value;
+  }
+}
+
 /** CPU seconds redis-server has used so far (INFO cpu). */
 async function redisCpuSeconds(store: OnlineStoreCore): Promise<number> {
   const [info] = await store.transport.send([['INFO', 'cpu']]);
@@ -68,7 +84,9 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
   const view = syntheticView(Number(args.features));
   const now = Date.now();
   // Rows are generated as they are consumed, like a streaming source (DuckDB, Arrow files) delivers them.
-  const source = memorySource({ [view.name]: () => syntheticBatches(entities, view.features.length, now) });
+  const sourceCpu = { seconds: 0 };
+  const source = memorySource({ [view.name]: () => timed(syntheticBatches(entities, view.features.length, now), sourceCpu) });
+  const loadBefore = loadavg()[0];
 
   const servers = await startBenchServers();
   const resp = new ValkeyStore({ url: servers.redisUrl });
@@ -77,12 +95,13 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
     http: new UpstashStore({ url: servers.gatewayUrl, token: servers.token }),
   };
   const rates: Record<string, number[]> = { resp: [], http: [] };
-  const cpuCost: Record<string, Array<{ bench_cpu_s: number; redis_cpu_s: number }>> = {};
+  const cpuCost: Record<string, Array<{ bench_cpu_s: number; source_cpu_s: number; redis_cpu_s: number }>> = {};
   try {
     for (let r = 0; r < repeats; r++) {
       for (const [leg, store] of Object.entries(stores)) {
         await resp.transport.send([['FLUSHALL']]);
         const cpu = process.cpuUsage();
+        sourceCpu.seconds = 0;
         const redisCpu = await redisCpuSeconds(resp);
         const result = await materialize({
           store,
@@ -100,11 +119,16 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
         rates[leg].push(entities / seconds);
         // CPU time per side: on a shared machine it tells what the wall clock cannot (who waited for whom).
         const used = process.cpuUsage(cpu);
-        const cost = { bench_cpu_s: (used.user + used.system) / 1e6, redis_cpu_s: (await redisCpuSeconds(resp)) - redisCpu };
+        const cost = {
+          bench_cpu_s: (used.user + used.system) / 1e6,
+          source_cpu_s: sourceCpu.seconds,
+          redis_cpu_s: (await redisCpuSeconds(resp)) - redisCpu,
+        };
         (cpuCost[leg] ??= []).push(cost);
         console.error(
           `repeat ${r + 1}/${repeats} ${leg}: ${Math.round(entities / seconds)} entities/s (write ${result.seconds.write.toFixed(2)} s, ` +
-            `publish ${(result.seconds.publish * 1000).toFixed(1)} ms; CPU: this process ${cost.bench_cpu_s.toFixed(2)} s, redis-server ${cost.redis_cpu_s.toFixed(2)} s)`,
+            `publish ${(result.seconds.publish * 1000).toFixed(1)} ms; CPU: this process ${cost.bench_cpu_s.toFixed(2)} s ` +
+            `(source ${cost.source_cpu_s.toFixed(2)} s), redis-server ${cost.redis_cpu_s.toFixed(2)} s; load ${loadavg()[0].toFixed(2)})`,
         );
       }
     }
@@ -122,12 +146,18 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
     batch_rows: Number(args['batch-rows']),
     concurrency: Number(args.concurrency),
     runs: { resp: rates.resp.map(Math.round), http: rates.http.map(Math.round) },
-    // Median CPU seconds per run of this process (source, encoding, client) and of redis-server.
+    // Median CPU seconds per run of this process (all: source, encoding, client), of the synthetic source within
+    // it, and of redis-server. The gateway's own process (HTTP leg) is not counted.
     cpu_s: Object.fromEntries(
       Object.entries(cpuCost).map(([leg, runs]) => [
         leg,
-        { bench: round2(median(runs.map((c) => c.bench_cpu_s))), redis: round2(median(runs.map((c) => c.redis_cpu_s))) },
+        {
+          bench: round2(median(runs.map((c) => c.bench_cpu_s))),
+          source: round2(median(runs.map((c) => c.source_cpu_s))),
+          redis: round2(median(runs.map((c) => c.redis_cpu_s))),
+        },
       ]),
     ),
+    load_avg_1m: { before: round2(loadBefore), after: round2(loadavg()[0]) },
   };
 }

@@ -113,10 +113,12 @@ export interface Buffers {
   resolved: Array<Array<ReadonlyArray<number | null>>>;
   /** Per view, per entity: the cache entry whose memoised input slots may be used, else undefined. */
   stable: Array<Array<CacheEntry | undefined>>;
-  /** Per view, per entity: the entity-level input slots [indices…, values…]. */
-  slots: Array<Array<Float64Array>>;
-  /** Per view, per entity: slot arrays for entities whose slots are not kept on a cache entry. */
-  spare: Array<Array<Float64Array>>;
+  /**
+   * Per view: the entity-level input slots of every entity, entity k's at k × 2g: [g indices…, g values…] (g: the
+   * view's entity-level fields). Copied into one array per request so that the per-candidate loop reads memory it
+   * just wrote, rather than each entity's memoised array wherever the cache keeps it.
+   */
+  slots: Float64Array[];
 }
 
 /** Which views the entity cache covers. */

@@ -8,6 +8,7 @@ import { encodeEntityKey } from '../online-format.ts';
 import type { CacheEntry, CachePartition } from './entity-cache.ts';
 import type { LoadedModel, Scope, ViewPlan } from './loaded-model.ts';
 import type { DefaultedReason, Fields } from './types.ts';
+import { isFresh } from '../spec/feature-view.ts';
 import { invalidKey, isKeyPart } from './validate-request.ts';
 
 /**
@@ -74,9 +75,26 @@ function keyValue(m: LoadedModel, view: ViewPlan, i: number, user: Fields, ctx: 
 }
 
 /**
+ * Where a candidate's row is written, for entities that need nothing more than their memoised input slots: a
+ * cache hit on a fresh row without defaults whose slots were computed for the view's field group (and no
+ * per-candidate field reads the view's features). Their slots go straight into the candidate's row and they are
+ * not listed as entities of the request at all (their slot is -1).
+ */
+export interface DirectRows {
+  indices: Int32Array;
+  values: Float32Array;
+  width: number;
+  /** The request time, for the TTL check. */
+  ts: number;
+}
+
+/** The position of candidates whose entity's slots were written directly (see {@link DirectRows}). */
+export const WRITTEN = -1;
+
+/**
  * The entities of one view in a request, into `e`: one shared entity, or one per distinct candidate key. Cache
  * hits are deduplicated through their entry (marked with the request), misses through a map; only misses go to
- * the store.
+ * the store. With `direct`, hits that need no more than their memoised slots are written into the rows at once.
  */
 export function collectEntities(
   m: LoadedModel,
@@ -87,6 +105,7 @@ export function collectEntities(
   ctx: Fields,
   cands: readonly Fields[],
   e: ViewEntities,
+  direct: DirectRows | undefined,
 ): void {
   const n = cands.length;
   const keyNames = view.keyNames;
@@ -115,11 +134,25 @@ export function collectEntities(
     // One join key (ads, advertisers): keyed by the value itself, no key string or array to build. A key declared
     // on candidates (the usual case) is read directly.
     const name = keyNames[0];
-    const direct = m.scopeOf.get(name) === 'candidate';
+    const declared = m.scopeOf.get(name) === 'candidate';
+    const group = direct && cache && view.candidateRead.length === 0 ? view.fields : undefined;
+    const ttl = view.spec.ttlSeconds;
     for (let r = 0; r < n; r++) {
-      const value = direct ? cands[r][name] : undefined;
+      const value = declared ? cands[r][name] : undefined;
       const key = isKeyPart(value) ? value : keyValue(m, view, 0, user, ctx, cands[r], r);
-      slotOf[r] = slotFor(e, cache, mark, now, key, undefined);
+      const entry = cache?.lookup(key, now);
+      const slots = group && entry?.slotsFor === group ? entry.slots : undefined;
+      // Slots are memoised only for rows without defaults (see entityVectors).
+      if (slots && entry!.row && isFresh(entry!.eventTimeMs, direct!.ts, ttl)) {
+        const at = group!.slots;
+        const g = at.length;
+        const base = r * direct!.width;
+        for (let j = 0; j < g; j++) {
+          direct!.indices[base + at[j]] = slots[j];
+          direct!.values[base + at[j]] = slots[g + j];
+        }
+        slotOf[r] = WRITTEN;
+      } else slotOf[r] = positionOf(e, cache, mark, key, undefined, entry);
     }
     return;
   }
@@ -161,7 +194,11 @@ function add(e: ViewEntities, cache: CachePartition | undefined, key: KeyPart | 
 
 /** The position of a keyed entity: through its cache entry (marked with this request) on a hit, `e.seen` otherwise. */
 function slotFor(e: ViewEntities, cache: CachePartition | undefined, mark: number, now: number, key: KeyPart, parts: KeyPart[] | undefined): number {
-  const entry = cache?.lookup(key, now);
+  return positionOf(e, cache, mark, key, parts, cache?.lookup(key, now));
+}
+
+/** {@link slotFor} once the cache has been asked: `entry` is the hit, or undefined. */
+function positionOf(e: ViewEntities, cache: CachePartition | undefined, mark: number, key: KeyPart, parts: KeyPart[] | undefined, entry: CacheEntry | undefined): number {
   if (entry) {
     if (entry.mark !== mark) {
       entry.mark = mark;

@@ -5,7 +5,7 @@
  */
 import type { CacheEntry } from './entity-cache.ts';
 import type { Buffers, FieldGroup, LoadedModel, ViewPlan } from './loaded-model.ts';
-import { type ViewEntities, viewEntities } from './request-entities.ts';
+import { type ViewEntities, WRITTEN, viewEntities } from './request-entities.ts';
 import type { Fields } from './types.ts';
 
 type Values = ReadonlyArray<ReadonlyArray<ReadonlyArray<number | null>>>;
@@ -38,8 +38,7 @@ export function takeBuffers(m: LoadedModel, rows: number, width: number): Buffer
     entities: buf?.entities ?? m.views.map(viewEntities),
     resolved: buf?.resolved ?? m.views.map(() => []),
     stable: buf?.stable ?? m.views.map(() => []),
-    slots: buf?.slots ?? m.views.map(() => []),
-    spare: buf?.spare ?? m.views.map(() => []),
+    slots: buf?.slots ?? m.views.map(() => EMPTY),
   };
 }
 
@@ -51,11 +50,12 @@ function scatter(slots: Int32Array, fromIndices: Int32Array, fromValues: Float32
   }
 }
 
+const EMPTY = new Float64Array(0);
+
 /**
- * The slots of a view's entity-level fields, per entity, each as one Float64Array [indices…, values…] (exact for
- * int32 indices and float32 values; one small object per entity keeps the per-candidate reads local), into `out`.
- * Fresh cached rows keep theirs in the cache entry, tagged with the field group (another model may read the view
- * differently); the others use the buffers' spare arrays.
+ * The slots of a view's entity-level fields for every entity, into the buffers' flat array for the view (entity k
+ * at k × 2g: g indices, then g values; exact for int32 indices and float32 values). Fresh cached rows without defaults keep
+ * theirs on the cache entry, tagged with the field group (another model may read the view differently), and are copied.
  */
 function entityVectors(
   view: ViewPlan,
@@ -63,15 +63,19 @@ function entityVectors(
   entities: ViewEntities,
   resolved: ReadonlyArray<ReadonlyArray<number | null>>,
   stable: ReadonlyArray<CacheEntry | undefined>,
-  out: Float64Array[],
-  spare: Float64Array[],
-): void {
+  buf: Buffers,
+  v: number,
+): Float64Array {
   const g = group.slots.length;
+  const stride = 2 * g;
+  let out = buf.slots[v];
+  if (out.length < entities.count * stride) out = buf.slots[v] = new Float64Array(Math.max(entities.count, 64) * stride * 2);
   const { row, indices, values } = group.scratch;
-  for (let k = 0; k < entities.count; k++) {
+  for (let k = 0, at = 0; k < entities.count; k++, at += stride) {
     const entry = stable[k];
-    if (entry?.slots && entry.slotsFor === group) {
-      out[k] = entry.slots;
+    const memo = entry?.slotsFor === group ? entry.slots : undefined;
+    if (memo) {
+      for (let j = 0; j < stride; j++) out[at + j] = memo[j];
       continue;
     }
     const features = resolved[k];
@@ -80,18 +84,18 @@ function entityVectors(
     const key = entities.parts ? entities.parts[k] : undefined;
     for (let j = 0; j < view.keyNames.length; j++) row[view.keyNames[j]] = key ? key[j] : entities.cacheKeys[k];
     group.vectorizer.vectorize(row, indices, values, 0);
-    // Kept on the entry: its own array; otherwise a spare one, rewritten by the next request.
-    const slots = entry ? new Float64Array(2 * g) : (spare[k] ??= new Float64Array(2 * g));
     for (let j = 0; j < g; j++) {
-      slots[j] = indices[j];
-      slots[g + j] = values[j];
+      out[at + j] = indices[j];
+      out[at + g + j] = values[j];
     }
-    if (entry) {
-      entry.slots = slots;
+    // Memoised for rows without defaults only: then the slots are all a request needs from the entry (see
+    // DirectRows); a row with defaults goes through the entity list, for its report, every time.
+    if (entry && entry.resolved?.defaulted === 0) {
+      entry.slots = out.slice(at, at + stride);
       entry.slotsFor = group;
     }
-    out[k] = slots;
   }
+  return out;
 }
 
 export interface Assembly {
@@ -119,7 +123,7 @@ export function assembleVectors(m: LoadedModel, a: Assembly, buf: Buffers): void
   // Fields that read one view's features only: vectorised once per entity (and per fresh cached row, once).
   for (let v = 0; v < views.length; v++) {
     const fields = views[v].fields;
-    if (fields) entityVectors(views[v], fields, entities[v], resolved[v], buf.stable[v], entitySlots[v], buf.spare[v]);
+    if (fields) entityVectors(views[v], fields, entities[v], resolved[v], buf.stable[v], buf, v);
   }
 
   // The request-level row: user and context values, the request time, the features of user-level views.
@@ -137,10 +141,21 @@ export function assembleVectors(m: LoadedModel, a: Assembly, buf: Buffers): void
     const columns = views[v].columns;
     for (let f = 0; f < columns.length; f++) row[columns[f]] = features[f];
   }
-  // Fields that are the same for every candidate are vectorised once.
+  // Fields that are the same for every candidate are vectorised once, and written slot by slot into every row.
   const shared = m.sharedFields;
   const perCandidate = m.candidateFields;
-  if (shared) shared.vectorizer.vectorize(row, buf.sharedIndices, buf.sharedValues, 0);
+  if (shared) {
+    shared.vectorizer.vectorize(row, buf.sharedIndices, buf.sharedValues, 0);
+    const end = cands.length * width;
+    for (let j = 0; j < shared.slots.length; j++) {
+      const index = buf.sharedIndices[j];
+      const value = buf.sharedValues[j];
+      for (let at = shared.slots[j]; at < end; at += width) {
+        indices[at] = index;
+        values[at] = value;
+      }
+    }
+  }
 
   // The per-candidate row: only what per-candidate fields read; its request-level values are written once.
   const crow: Record<string, unknown> = {};
@@ -170,14 +185,17 @@ export function assembleVectors(m: LoadedModel, a: Assembly, buf: Buffers): void
     for (let v = 0; v < views.length; v++) {
       const e = entities[v];
       const k = e.shared ? 0 : e.slotOf[r];
+      // Written while collecting the entities (memoised slots, nothing else needed).
+      if (k === WRITTEN) continue;
       const fields = views[v].fields;
       if (fields) {
-        const slots = entitySlots[v][k];
+        const slots = entitySlots[v];
         const at = fields.slots;
         const g = at.length;
+        const from = 2 * g * k;
         for (let j = 0; j < g; j++) {
-          indices[base + at[j]] = slots[j];
-          values[base + at[j]] = slots[g + j];
+          indices[base + at[j]] = slots[from + j];
+          values[base + at[j]] = slots[from + g + j];
         }
       }
       if (e.shared) continue;
@@ -186,7 +204,6 @@ export function assembleVectors(m: LoadedModel, a: Assembly, buf: Buffers): void
       const features = resolved[v][k];
       for (let j = 0; j < candidateRead.length; j++) crow[columns[candidateRead[j]]] = features[candidateRead[j]];
     }
-    if (shared) scatter(shared.slots, buf.sharedIndices, buf.sharedValues, indices, values, base);
     if (perCandidate) {
       perCandidate.vectorizer.vectorize(crow, buf.rowIndices, buf.rowValues, 0);
       scatter(perCandidate.slots, buf.rowIndices, buf.rowValues, indices, values, base);

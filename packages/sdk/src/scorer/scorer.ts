@@ -220,11 +220,13 @@ class ScorerImpl implements Scorer {
       // 1. Every entity of every view, deduplicated, served from the cache where possible.
       const mark = ++this.#requests;
       const entities = buf.entities;
+      // Debug output lists every entity of every candidate: no shortcut then.
+      const direct = options.debug ? undefined : { indices: buf.indices, values: buf.values, width, ts };
       const requests: ReadRequest[] = [];
       const pending: Array<{ view: number; slots: number[] }> = [];
       for (let v = 0; v < m.views.length; v++) {
         const e = entities[v];
-        collectEntities(m, m.views[v], mark, now, user, ctx, cands, e);
+        collectEntities(m, m.views[v], mark, now, user, ctx, cands, e, direct);
         if (!e.misses.length) continue;
         requests.push({ view: m.views[v].spec, entities: e.misses.map((k) => entityOf(e, k)) });
         pending.push({ view: v, slots: e.misses });

@@ -183,6 +183,31 @@ function outOfRange(i: number, d: number): never {
 
 // Rounding mirrors onnxruntime's float32 operators (each Mul, ReduceSum and Add result is float32); sums are
 // accumulated in float64, so the results agree with onnxruntime's to about 1e-7.
+//
+// An FM table is tens of MB and each slot reads one random entry of it: the kernel is bound by those memory
+// accesses. Each block of rows first reads every entry it will need in one tight loop of independent loads, so
+// that the cache misses overlap (and the arithmetic then finds the entries in cache), instead of each miss waiting
+// behind the arithmetic of the slots before it: on random entries, 2-4x faster. Same operations in the same order:
+// the same results. (LR's table, a few MB, mostly stays in cache: a first pass did not pay for itself there.)
+
+/** Rows per block: its entries (a few hundred kB at most) stay in cache between the two passes. */
+const BLOCK = 32;
+
+/**
+ * Reads the first and last value of the entry of every slot in [from, to) (entries of `stride` values; `span` is
+ * the last one's offset, so that both cache lines of an entry straddling two are read). Returns their sum, which
+ * the caller keeps so that the reads are not optimised away.
+ */
+function touch(table: Float32Array, stride: number, span: number, indices: Int32Array, from: number, to: number): number {
+  const d = table.length / stride;
+  let t = 0;
+  for (let j = from; j < to; j++) {
+    let i = indices[j];
+    if (i < 0) i += d;
+    if (i >= 0 && i < d) t += table[i * stride] + table[i * stride + span];
+  }
+  return t;
+}
 
 function lrKernel(w: Float32Array, b: number, width: number): Kernel {
   const d = w.length;
@@ -210,33 +235,107 @@ function fmKernel(w: Float32Array, b: number, v: Float32Array, k: number, c: num
     wv[i * stride] = w[i];
     wv.set(v.subarray(i * k, (i + 1) * k), i * stride + 1);
   }
+  if (k === 8) return fm8Kernel(wv, b, c, width);
   const s = new Float64Array(k);
   const q = new Float64Array(k);
+  // A typed array: a number kept in a closure variable would be a heap allocation per call.
+  const sink = new Float64Array(1);
   return (indices, values, rows, out) => {
-    for (let r = 0, base = 0; r < rows; r++, base += width) {
-      let lin = 0;
-      s.fill(0);
-      q.fill(0);
-      for (let j = base, end = base + width; j < end; j++) {
-        let i = indices[j];
-        if (i < 0) i += d;
-        if (!(i >= 0 && i < d)) outOfRange(indices[j], d);
-        const x = values[j];
-        const o = i * stride;
-        lin += fround(wv[o] * x);
-        for (let f = 0; f < k; f++) {
-          const t = fround(wv[o + 1 + f] * x);
-          s[f] += t;
-          q[f] += fround(t * t);
+    for (let r0 = 0; r0 < rows; r0 += BLOCK) {
+      const r1 = Math.min(rows, r0 + BLOCK);
+      sink[0] += touch(wv, stride, k, indices, r0 * width, r1 * width);
+      for (let r = r0, base = r0 * width; r < r1; r++, base += width) {
+        let lin = 0;
+        s.fill(0);
+        q.fill(0);
+        for (let j = base, end = base + width; j < end; j++) {
+          let i = indices[j];
+          if (i < 0) i += d;
+          if (!(i >= 0 && i < d)) outOfRange(indices[j], d);
+          const x = values[j];
+          const o = i * stride;
+          lin += fround(wv[o] * x);
+          for (let f = 0; f < k; f++) {
+            const t = fround(wv[o + 1 + f] * x);
+            s[f] += t;
+            q[f] += fround(t * t);
+          }
         }
+        let pair = 0;
+        for (let f = 0; f < k; f++) pair += pairTerm(s[f], q[f]);
+        const logit = fround(fround(fround(lin) + b) + fround(fround(pair) * c));
+        out[r] = 1 / (1 + Math.exp(-logit));
       }
-      let pair = 0;
-      for (let f = 0; f < k; f++) {
-        const sf = fround(s[f]);
-        pair += fround(fround(sf * sf) - fround(q[f]));
+    }
+  };
+}
+
+/** One factor's term of the pairwise interaction: (Σ xv)² − Σ (xv)², as float32 operations. */
+function pairTerm(s: number, q: number): number {
+  const sf = fround(s);
+  return fround(fround(sf * sf) - fround(q));
+}
+
+/**
+ * The FM kernel for K = 8 (the trainer's default), its sums in local variables rather than arrays: no store and
+ * reload per factor and slot. The same operations in the same order as the general kernel.
+ */
+function fm8Kernel(wv: Float32Array, b: number, c: number, width: number): Kernel {
+  const d = wv.length / 9;
+  const sink = new Float64Array(1);
+  return (indices, values, rows, out) => {
+    for (let r0 = 0; r0 < rows; r0 += BLOCK) {
+      const r1 = Math.min(rows, r0 + BLOCK);
+      sink[0] += touch(wv, 9, 8, indices, r0 * width, r1 * width);
+      for (let r = r0, base = r0 * width; r < r1; r++, base += width) {
+        let lin = 0;
+        let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+        let q0 = 0, q1 = 0, q2 = 0, q3 = 0, q4 = 0, q5 = 0, q6 = 0, q7 = 0;
+        for (let j = base, end = base + width; j < end; j++) {
+          let i = indices[j];
+          if (i < 0) i += d;
+          if (!(i >= 0 && i < d)) outOfRange(indices[j], d);
+          const x = values[j];
+          const o = i * 9;
+          lin += fround(wv[o] * x);
+          let t = fround(wv[o + 1] * x);
+          s0 += t;
+          q0 += fround(t * t);
+          t = fround(wv[o + 2] * x);
+          s1 += t;
+          q1 += fround(t * t);
+          t = fround(wv[o + 3] * x);
+          s2 += t;
+          q2 += fround(t * t);
+          t = fround(wv[o + 4] * x);
+          s3 += t;
+          q3 += fround(t * t);
+          t = fround(wv[o + 5] * x);
+          s4 += t;
+          q4 += fround(t * t);
+          t = fround(wv[o + 6] * x);
+          s5 += t;
+          q5 += fround(t * t);
+          t = fround(wv[o + 7] * x);
+          s6 += t;
+          q6 += fround(t * t);
+          t = fround(wv[o + 8] * x);
+          s7 += t;
+          q7 += fround(t * t);
+        }
+        // Summed in factor order, as the general kernel does.
+        let pair = 0;
+        pair += pairTerm(s0, q0);
+        pair += pairTerm(s1, q1);
+        pair += pairTerm(s2, q2);
+        pair += pairTerm(s3, q3);
+        pair += pairTerm(s4, q4);
+        pair += pairTerm(s5, q5);
+        pair += pairTerm(s6, q6);
+        pair += pairTerm(s7, q7);
+        const logit = fround(fround(fround(lin) + b) + fround(fround(pair) * c));
+        out[r] = 1 / (1 + Math.exp(-logit));
       }
-      const logit = fround(fround(fround(lin) + b) + fround(fround(pair) * c));
-      out[r] = 1 / (1 + Math.exp(-logit));
     }
   };
 }

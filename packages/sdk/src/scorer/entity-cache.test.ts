@@ -50,4 +50,49 @@ describe('EntityCache', () => {
     p.set(keys[999], row(5), 0);
     expect(p.lookup(keys[999], 0)?.eventTimeMs).toBe(5);
   });
+
+  it('serves memoised slots from hot records exactly while the entry would be served, and forgets them with it', () => {
+    const cache = new EntityCache({ maxStalenessMs: 100, maxEntries: 2 });
+    const p = cache.partition('p');
+    const group = {};
+    const at = Int32Array.of(2, 0);
+    const indices = new Int32Array(3);
+    const values = new Float32Array(3);
+    const slots = Float64Array.of(9, 9, 11, 12, 0.5, 1, 9);
+    const write = (key: number, now: number, ts: number) => p.writeSlots(key, now, ts, 10, group, at, indices, values, 0);
+    const stored = row(1000);
+    p.set(7, stored, 1000);
+    expect(write(7, 1000, 1000)).toBe(false); // nothing memoised yet
+    p.memoise(7, p.lookup(7, 1000)!, group, slots, 2, 2);
+    expect([...p.lookup(7, 1000)!.slots!]).toEqual([11, 12, 0.5, 1]);
+    expect(write(7, 1100, 10_999)).toBe(true);
+    expect([...indices]).toEqual([12, 0, 11]);
+    expect([...values]).toEqual([1, 0, 0.5]);
+    expect(write(7, 1101, 1000)).toBe(false); // stale (staleness bound), as lookup would say
+    expect(write(7, 1000, 11_000)).toBe(false); // expired (TTL 10 s)
+    expect(p.writeSlots(7, 1000, 1000, 10, {}, at, indices, values, 0)).toBe(false); // another field group
+    p.set(7, stored, 1050); // read again, the same row: still served, staleness from the new read
+    expect(write(7, 1150, 1000)).toBe(true);
+    p.set(7, row(1000), 1050); // another row (even with equal values): its slots must be computed again
+    expect(write(7, 1050, 1000)).toBe(false);
+    expect(p.lookup(7, 1050)!.slots).toBeUndefined();
+
+    // A key served from its hot record counts as used for eviction.
+    p.memoise(7, p.lookup(7, 1050)!, group, slots, 2, 2);
+    p.set(8, row(1000), 1050);
+    expect(write(7, 1050, 1050)).toBe(true);
+    p.set(9, row(1000), 1050); // over maxEntries: 7 was used, 8 goes
+    expect(p.lookup(8, 1050)).toBeUndefined();
+    expect(write(7, 1050, 1050)).toBe(true);
+    p.set(10, row(1000), 1050); // 9 (unused) goes
+    p.set(11, row(1000), 1050); // 7 was used: second chance (flag cleared), 10 goes
+    p.set(12, row(1000), 1050); // 11 goes
+    p.set(13, row(1000), 1050); // 7, unused since its second chance, goes
+    expect(p.lookup(7, 1050)).toBeUndefined();
+    expect(write(7, 1050, 1050)).toBe(false);
+    p.set(7, stored, 1050); // back, without its memoised slots
+    expect(write(7, 1050, 1050)).toBe(false);
+    cache.clear();
+    expect(write(7, 1050, 1050)).toBe(false);
+  });
 });

@@ -13,6 +13,7 @@
  */
 import type { FeatureRow, KeyPart } from '../online-format.ts';
 import type { ResolvedFeatures } from '../store/resolve-features.ts';
+import { isFresh } from '../spec/feature-view.ts';
 
 export interface EntityCacheOptions {
   /**
@@ -59,24 +60,44 @@ function isDense(key: KeyPart): key is number {
   return typeof key === 'number' && key >= 0 && key < DENSE_KEYS && Math.floor(key) === key;
 }
 
+/** A range of 4,096 consecutive integer keys: their entries, and their memoised slots (see {@link DenseIndex}). */
+interface Chunk {
+  entries: Array<CacheEntry | undefined>;
+  /** Per key, at (key mod 4096) × stride: [state, readAt, eventTimeMs, g indices, g values]; created on first use. */
+  hot: Float64Array | undefined;
+}
+
+/** `state` bits of a hot record. */
+const HOT_VALID = 1;
+const HOT_USED = 2;
+
 /**
  * Entries of non-negative integer keys (ad and advertiser ids usually are) in arrays of 4,096 consecutive keys:
  * two array reads instead of a hash lookup, and compact arrays that stay in the CPU cache across requests where a
  * large hash table does not. Arrays are created on first use, at most enough for twice `maxEntries` keys (sparse
  * ids would otherwise cost memory for nothing): the keys of a range without an array stay in the map only. A range
  * has an array from its first entry on or never (until `clear`), so an array is authoritative for its range.
+ *
+ * Next to the entries, a range keeps for each key a "hot record": the entry's read time, its row's event time and
+ * its memoised input slots, side by side in one typed array. A request that needs nothing else from an entity (see
+ * {@link CachePartition.writeSlots}) reads one record, where going through the entry touches the entry, its boxed
+ * numbers and its slots array: several cache misses instead of one, per candidate and view.
  */
 class DenseIndex {
-  readonly #chunks = new Array<Array<CacheEntry | undefined> | undefined>(DENSE_KEYS / CHUNK_SIZE).fill(undefined);
+  readonly #chunks = new Array<Chunk | undefined>(DENSE_KEYS / CHUNK_SIZE).fill(undefined);
   readonly #maxChunks: number;
   #count = 0;
+  /** The field group whose slots the hot records hold (one at a time: models reading the view differently swap). */
+  group: object | undefined;
+  /** Values per hot record: 3 + 2 × the group's width. */
+  stride = 0;
 
   constructor(maxEntries: number) {
     this.#maxChunks = Math.ceil((2 * maxEntries) / CHUNK_SIZE);
   }
 
-  /** The array holding `key`'s range, if there is one. */
-  chunk(key: number): Array<CacheEntry | undefined> | undefined {
+  /** The range holding `key`, if there is one. */
+  chunk(key: number): Chunk | undefined {
     return this.#chunks[key >>> CHUNK_BITS];
   }
 
@@ -86,14 +107,30 @@ class DenseIndex {
     if (chunk === undefined) {
       if (this.#count >= this.#maxChunks) return;
       this.#count++;
-      this.#chunks[key >>> CHUNK_BITS] = chunk = new Array<CacheEntry | undefined>(CHUNK_SIZE).fill(undefined);
+      this.#chunks[key >>> CHUNK_BITS] = chunk = { entries: new Array<CacheEntry | undefined>(CHUNK_SIZE).fill(undefined), hot: undefined };
     }
-    chunk[key & (CHUNK_SIZE - 1)] = e;
+    chunk.entries[key & (CHUNK_SIZE - 1)] = e;
   }
 
   delete(key: number): void {
     const chunk = this.#chunks[key >>> CHUNK_BITS];
-    if (chunk !== undefined) chunk[key & (CHUNK_SIZE - 1)] = undefined;
+    if (chunk === undefined) return;
+    chunk.entries[key & (CHUNK_SIZE - 1)] = undefined;
+    if (chunk.hot) chunk.hot[(key & (CHUNK_SIZE - 1)) * this.stride] = 0;
+  }
+
+  /** The hot record of `key` (its offset in `chunk.hot`), created for `group` if needed; -1 without a range. */
+  record(key: number, group: object, width: number): number {
+    const chunk = this.#chunks[key >>> CHUNK_BITS];
+    if (chunk === undefined) return -1;
+    if (this.group !== group) {
+      // Another field group: the records of the previous one are dropped.
+      for (const c of this.#chunks) if (c) c.hot = undefined;
+      this.group = group;
+      this.stride = 3 + 2 * width;
+    }
+    chunk.hot ??= new Float64Array(CHUNK_SIZE * this.stride);
+    return (key & (CHUNK_SIZE - 1)) * this.stride;
   }
 
   clear(): void {
@@ -118,7 +155,7 @@ export class CachePartition {
   /** The entry for `key` if it was read no more than the staleness bound before `now`; undefined on a miss. */
   lookup(key: KeyPart, now: number): CacheEntry | undefined {
     const chunk = isDense(key) ? this.#dense.chunk(key) : undefined;
-    const e = chunk !== undefined ? chunk[(key as number) & (CHUNK_SIZE - 1)] : this.#entries.get(key);
+    const e = chunk !== undefined ? chunk.entries[(key as number) & (CHUNK_SIZE - 1)] : this.#entries.get(key);
     if (e === undefined || now - e.readAt > this.#maxStalenessMs) {
       this.#owner.misses++;
       return undefined;
@@ -126,6 +163,45 @@ export class CachePartition {
     e.used = true;
     this.#owner.hits++;
     return e;
+  }
+
+  /**
+   * For a hit whose memoised input slots (for `group`) are all a request needs: writes them at `base + at[j]` into
+   * `indices` and `values` and returns true. That is: an entry read within the staleness bound, holding a row that
+   * is fresh at `ts` (the view's TTL) and resolved without defaults, with slots memoised for `group`. Otherwise
+   * returns false and counts nothing: the caller asks {@link lookup}.
+   */
+  writeSlots(key: KeyPart, now: number, ts: number, ttlSeconds: number, group: object, at: Int32Array, indices: Int32Array, values: Float32Array, base: number): boolean {
+    if (!isDense(key) || this.#dense.group !== group) return false;
+    const hot = this.#dense.chunk(key)?.hot;
+    if (hot === undefined) return false;
+    const o = (key & (CHUNK_SIZE - 1)) * this.#dense.stride;
+    if (!(hot[o] & HOT_VALID) || now - hot[o + 1] > this.#maxStalenessMs || !isFresh(hot[o + 2], ts, ttlSeconds)) return false;
+    hot[o] = HOT_VALID | HOT_USED;
+    this.#owner.hits++;
+    const g = at.length;
+    for (let j = 0; j < g; j++) {
+      indices[base + at[j]] = hot[o + 3 + j];
+      values[base + at[j]] = hot[o + 3 + g + j];
+    }
+    return true;
+  }
+
+  /**
+   * Memoises an entry's input slots for `group` (slots[from …], g indices then g values), computed from its row
+   * resolved without defaults: on the entry, and in its hot record for {@link writeSlots}.
+   */
+  memoise(key: KeyPart, e: CacheEntry, group: object, slots: Float64Array, from: number, g: number): void {
+    e.slots = slots.slice(from, from + 2 * g);
+    e.slotsFor = group;
+    if (!isDense(key) || !e.row) return;
+    const o = this.#dense.record(key, group, g);
+    const hot = o < 0 ? undefined : this.#dense.chunk(key)!.hot!;
+    if (!hot) return;
+    hot[o] = HOT_VALID;
+    hot[o + 1] = e.readAt;
+    hot[o + 2] = e.eventTimeMs;
+    hot.set(e.slots, o + 3);
   }
 
   /** The cached row for `key` (see {@link lookup}); `null` on a miss. */
@@ -138,14 +214,18 @@ export class CachePartition {
     if (row === undefined && !this.#owner.cacheMisses) return;
     const e = this.#entries.get(key);
     if (e) {
+      const hot = isDense(key) ? this.#dense.chunk(key)?.hot : undefined;
+      const o = hot ? ((key as number) & (CHUNK_SIZE - 1)) * this.#dense.stride : 0;
       if (e.row !== row) {
         e.row = row;
         e.eventTimeMs = row ? row.eventTimeMs : NaN;
         e.resolved = undefined;
         e.slots = undefined;
         e.slotsFor = undefined;
+        if (hot) hot[o] = 0;
       }
       e.readAt = now;
+      if (hot) hot[o + 1] = now;
       return;
     }
     const entry: CacheEntry = {
@@ -164,15 +244,21 @@ export class CachePartition {
     if (this.#entries.size > this.#owner.maxEntries) this.#evict();
   }
 
-  /** CLOCK: walk from the oldest insertion; a used entry gets a second chance (moved to the end, flag cleared). */
+  /**
+   * CLOCK: walk from the oldest insertion; a used entry (through {@link lookup} or its hot record) gets a second
+   * chance (moved to the end, flags cleared).
+   */
   #evict(): void {
     for (const [key, e] of this.#entries) {
       this.#entries.delete(key);
-      if (!e.used) {
+      const hot = isDense(key) ? this.#dense.chunk(key)?.hot : undefined;
+      const o = hot ? ((key as number) & (CHUNK_SIZE - 1)) * this.#dense.stride : 0;
+      if (!e.used && !(hot && hot[o] & HOT_USED)) {
         if (isDense(key)) this.#dense.delete(key);
         return;
       }
       e.used = false;
+      if (hot) hot[o] &= HOT_VALID;
       this.#entries.set(key, e);
     }
   }

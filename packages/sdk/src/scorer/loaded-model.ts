@@ -21,6 +21,8 @@ export interface ViewPlan {
   spec: FeatureViewSpec;
   /** Row value names holding the view's join keys, in join-key order. */
   keyNames: string[];
+  /** The declared scope of each join key (undefined: not declared, looked up candidate → context → user). */
+  keyScopes: Array<Scope | undefined>;
   /** `<view>__<feature>` per feature, in spec order. */
   columns: string[];
   /** The features (positions) whose columns the model input reads. */
@@ -143,6 +145,7 @@ export async function loadModel(bundle: LoadedBundle, engines: CreateEngineOptio
     return {
       spec,
       keyNames,
+      keyScopes: keyNames.map((k) => scopeOf.get(k)),
       columns,
       read: Int32Array.from(columns.flatMap((c, i) => (inputs.has(c) ? [i] : []))),
       fields: undefined,

@@ -60,7 +60,7 @@ export function viewEntities(view: ViewPlan): ViewEntities {
 /** Where join key `i` of a view is read from: its declared scope, else the training row's precedence. */
 function scopeOf(m: LoadedModel, view: ViewPlan, i: number, user: Fields, ctx: Fields, cand: Fields | undefined): Scope {
   const k = view.keyNames[i];
-  const declared = m.scopeOf.get(k);
+  const declared = view.keyScopes[i];
   if (declared) return declared;
   if (cand) return k in cand ? 'candidate' : k in ctx ? 'context' : k in user ? 'user' : 'candidate';
   return k in ctx ? 'context' : 'user';
@@ -134,12 +134,17 @@ export function collectEntities(
     // One join key (ads, advertisers): keyed by the value itself, no key string or array to build. A key declared
     // on candidates (the usual case) is read directly.
     const name = keyNames[0];
-    const declared = m.scopeOf.get(name) === 'candidate';
+    const declared = view.keyScopes[0] === 'candidate';
     const group = direct && cache && view.candidateRead.length === 0 ? view.fields : undefined;
     const ttl = view.spec.ttlSeconds;
     for (let r = 0; r < n; r++) {
       const value = declared ? cands[r][name] : undefined;
       const key = isKeyPart(value) ? value : keyValue(m, view, 0, user, ctx, cands[r], r);
+      // Integer keys first through the hot records (one read per entity); then the entry itself.
+      if (group && cache!.writeSlots(key, now, direct!.ts, ttl, group, group.slots, direct!.indices, direct!.values, r * direct!.width)) {
+        slotOf[r] = WRITTEN;
+        continue;
+      }
       const entry = cache?.lookup(key, now);
       const slots = group && entry?.slotsFor === group ? entry.slots : undefined;
       // Slots are memoised only for rows without defaults (see entityVectors).
@@ -160,17 +165,31 @@ export function collectEntities(
   const last = keyNames.length - 1;
   // Uncached views of several keys (user × category) deduplicate through nested maps: no key strings at all.
   const root = new Map<KeyPart, unknown>();
+  // The first key's last value and its node: usually the user, the same for every candidate.
+  let firstKey: KeyPart | undefined;
+  let firstNode: Map<KeyPart, unknown> | undefined;
   for (let r = 0; r < n; r++) {
-    for (let i = 0; i < keyNames.length; i++) scratch[i] = keyValue(m, view, i, user, ctx, cands[r], r);
+    // Keys declared on the user or the context are read (and checked) once, for the first candidate.
+    for (let i = 0; i < keyNames.length; i++) {
+      if (r === 0 || !view.keyScopes[i] || view.keyScopes[i] === 'candidate') scratch[i] = keyValue(m, view, i, user, ctx, cands[r], r);
+    }
     if (cache) {
       slotOf[r] = slotFor(e, cache, mark, now, encodeEntityKey(scratch), scratch);
       continue;
     }
     let node = root;
     for (let i = 0; i < last; i++) {
+      if (i === 0 && firstNode && scratch[0] === firstKey) {
+        node = firstNode;
+        continue;
+      }
       let next = node.get(scratch[i]) as Map<KeyPart, unknown> | undefined;
       if (!next) node.set(scratch[i], (next = new Map()));
       node = next;
+      if (i === 0) {
+        firstKey = scratch[0];
+        firstNode = next;
+      }
     }
     let slot = node.get(scratch[last]) as number | undefined;
     if (slot === undefined) {

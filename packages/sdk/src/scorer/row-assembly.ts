@@ -90,10 +90,7 @@ function entityVectors(
     }
     // Memoised for rows without defaults only: then the slots are all a request needs from the entry (see
     // DirectRows); a row with defaults goes through the entity list, for its report, every time.
-    if (entry && entry.resolved?.defaulted === 0) {
-      entry.slots = out.slice(at, at + stride);
-      entry.slotsFor = group;
-    }
+    if (entry && entry.resolved?.defaulted === 0) view.cache?.memoise(entities.cacheKeys[k]!, entry, group, out, at, g);
   }
   return out;
 }

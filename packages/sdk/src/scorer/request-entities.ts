@@ -6,7 +6,7 @@
 import type { FeatureRow, KeyPart } from '../online-format.ts';
 import { encodeEntityKey } from '../online-format.ts';
 import type { CacheEntry, CachePartition } from './entity-cache.ts';
-import type { LoadedModel, Scope, ViewPlan } from './loaded-model.ts';
+import type { Scope, ViewPlan } from './loaded-model.ts';
 import type { DefaultedReason, Fields } from './types.ts';
 import { isFresh } from '../spec/feature-view.ts';
 import { invalidKey, isKeyPart } from './validate-request.ts';
@@ -58,7 +58,7 @@ export function viewEntities(view: ViewPlan): ViewEntities {
 }
 
 /** Where join key `i` of a view is read from: its declared scope, else the training row's precedence. */
-function scopeOf(m: LoadedModel, view: ViewPlan, i: number, user: Fields, ctx: Fields, cand: Fields | undefined): Scope {
+function scopeOf(view: ViewPlan, i: number, user: Fields, ctx: Fields, cand: Fields | undefined): Scope {
   const k = view.keyNames[i];
   const declared = view.keyScopes[i];
   if (declared) return declared;
@@ -67,8 +67,8 @@ function scopeOf(m: LoadedModel, view: ViewPlan, i: number, user: Fields, ctx: F
 }
 
 /** Join key `i`'s value for candidate `r` (or for the request when `cand` is undefined); throws for a bad key. */
-function keyValue(m: LoadedModel, view: ViewPlan, i: number, user: Fields, ctx: Fields, cand: Fields | undefined, r: number): KeyPart {
-  const s = scopeOf(m, view, i, user, ctx, cand);
+function keyValue(view: ViewPlan, i: number, user: Fields, ctx: Fields, cand: Fields | undefined, r: number): KeyPart {
+  const s = scopeOf(view, i, user, ctx, cand);
   const k = view.keyNames[i];
   const v = s === 'candidate' ? cand?.[k] : (s === 'user' ? user : ctx)[k];
   return isKeyPart(v) ? v : invalidKey(v, s === 'candidate' ? `candidates[${r}].${k}` : `${s}.${k}`);
@@ -97,7 +97,6 @@ export const WRITTEN = -1;
  * the store. With `direct`, hits that need no more than their memoised slots are written into the rows at once.
  */
 export function collectEntities(
-  m: LoadedModel,
   view: ViewPlan,
   mark: number,
   now: number,
@@ -112,7 +111,7 @@ export function collectEntities(
   const cache = view.cache;
   const single = keyNames.length === 1;
   let shared = true;
-  for (let i = 0; i < keyNames.length; i++) if (scopeOf(m, view, i, user, ctx, n > 0 ? cands[0] : undefined) === 'candidate') shared = false;
+  for (let i = 0; i < keyNames.length; i++) if (scopeOf(view, i, user, ctx, n > 0 ? cands[0] : undefined) === 'candidate') shared = false;
   e.shared = shared;
   e.count = 0;
   e.misses.length = 0;
@@ -120,7 +119,7 @@ export function collectEntities(
   e.seen = undefined;
 
   if (shared) {
-    const parts = keyNames.map((_, i) => keyValue(m, view, i, user, ctx, undefined, 0));
+    const parts = keyNames.map((_, i) => keyValue(view, i, user, ctx, undefined, 0));
     const key = single ? parts[0] : encodeEntityKey(parts);
     const entry = cache?.lookup(key, now);
     // One entity: nothing to deduplicate.
@@ -139,7 +138,7 @@ export function collectEntities(
     const ttl = view.spec.ttlSeconds;
     for (let r = 0; r < n; r++) {
       const value = declared ? cands[r][name] : undefined;
-      const key = isKeyPart(value) ? value : keyValue(m, view, 0, user, ctx, cands[r], r);
+      const key = isKeyPart(value) ? value : keyValue(view, 0, user, ctx, cands[r], r);
       // Integer keys first through the hot records (one read per entity); then the entry itself.
       if (group && cache!.writeSlots(key, now, direct!.ts, ttl, group, group.slots, direct!.indices, direct!.values, r * direct!.width)) {
         slotOf[r] = WRITTEN;
@@ -171,7 +170,7 @@ export function collectEntities(
   for (let r = 0; r < n; r++) {
     // Keys declared on the user or the context are read (and checked) once, for the first candidate.
     for (let i = 0; i < keyNames.length; i++) {
-      if (r === 0 || !view.keyScopes[i] || view.keyScopes[i] === 'candidate') scratch[i] = keyValue(m, view, i, user, ctx, cands[r], r);
+      if (r === 0 || !view.keyScopes[i] || view.keyScopes[i] === 'candidate') scratch[i] = keyValue(view, i, user, ctx, cands[r], r);
     }
     if (cache) {
       slotOf[r] = slotFor(e, cache, mark, now, encodeEntityKey(scratch), scratch);

@@ -54,8 +54,9 @@ const EMPTY = new Float64Array(0);
 
 /**
  * The slots of a view's entity-level fields for every entity, into the buffers' flat array for the view (entity k
- * at k × 2g: g indices, then g values; exact for int32 indices and float32 values). Fresh cached rows without defaults keep
- * theirs on the cache entry, tagged with the field group (another model may read the view differently), and are copied.
+ * at k × 2g: g indices, then g values; exact for int32 indices and float32 values). Fresh cached rows without
+ * defaults keep theirs on the cache entry, tagged with the field group (another model may read the view
+ * differently), and are copied from there.
  */
 function entityVectors(
   view: ViewPlan,

@@ -226,7 +226,7 @@ class ScorerImpl implements Scorer {
       const pending: Array<{ view: number; slots: number[] }> = [];
       for (let v = 0; v < m.views.length; v++) {
         const e = entities[v];
-        collectEntities(m, m.views[v], mark, now, user, ctx, cands, e, direct);
+        collectEntities(m.views[v], mark, now, user, ctx, cands, e, direct);
         if (!e.misses.length) continue;
         requests.push({ view: m.views[v].spec, entities: e.misses.map((k) => entityOf(e, k)) });
         pending.push({ view: v, slots: e.misses });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeFeatureValue, decodePointer, encodeEntityKey, encodeFeatureValue, encodePointer, featureKey } from './online-format.ts';
+import { decodeFeatureValue, decodeFeatureValueJson, scanFeatureValue, decodePointer, encodeEntityKey, encodeFeatureValue, encodePointer, featureKey } from './online-format.ts';
 
 describe('online format', () => {
   const view = { name: 'user_stats', schemaHash: '0a1b2c3d' };
@@ -33,5 +33,75 @@ describe('online format', () => {
   it('round-trips the publication pointer and ignores a malformed one', () => {
     expect(decodePointer(encodePointer({ 'user_stats:0a1b2c3d': 4 }))).toEqual({ 'user_stats:0a1b2c3d': 4 });
     expect(decodePointer('{bad')).toEqual({});
+  });
+  describe('the fast decoder reads exactly what JSON.parse reads', () => {
+    let seed = 42;
+    const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    /** Values of every kind the encoder meets: counts, rates, 17-digit ratios, exponents, signs, non-finite. */
+    const randomValue = (): number | null => {
+      const k = Math.floor(rand() * 14);
+      const sign = rand() < 0.3 ? -1 : 1;
+      switch (k) {
+        case 0: return null;
+        case 1: return Number.NaN;
+        case 2: return sign * Infinity;
+        case 3: return sign * Math.floor(rand() * 1e6);
+        case 4: return sign * Math.round(rand() * 1e6) / 1e6;
+        case 5: return sign * rand();
+        case 6: return sign * rand() * 10 ** Math.floor(rand() * 40 - 20);
+        case 7: return sign * rand() * 10 ** Math.floor(rand() * 600 - 300);
+        case 8: return sign * Math.floor(rand() * 2 ** 53);
+        case 9: return sign * 10 ** Math.floor(rand() * 44 - 22);
+        case 10: return [0, -0, 5e-324, 1e21, 1e-7, 1.7976931348623157e308, 2 ** 53, 2 ** 53 + 2, 0.1 + 0.2][Math.floor(rand() * 9)];
+        case 11: return sign * Math.floor(rand() * 1e15) / 10 ** Math.floor(rand() * 23);
+        case 12: return Math.floor(rand() * 1000) / 7;
+        default: return sign * Math.floor(rand() * 1e12) * 10 ** Math.floor(rand() * 30);
+      }
+    };
+    const same = (text: string, width: number) => {
+      const fast = decodeFeatureValue(text, width);
+      const reference = decodeFeatureValueJson(text, width);
+      expect(fast, text).toEqual(reference);
+      // toEqual does not tell 0 from -0: compare the bits.
+      if (fast) expect(fast.values.map((v) => (Object.is(v, -0) ? '-0' : v)), text).toEqual(reference!.values.map((v) => (Object.is(v, -0) ? '-0' : v)));
+    };
+
+    it('on random values as the encoder writes them, of the right and of another width', () => {
+      for (let i = 0; i < 6000; i++) {
+        const width = 1 + Math.floor(rand() * 12);
+        const t = rand() < 0.05 ? Math.floor(rand() * 1e3) * -1 : 1_600_000_000_000 + Math.floor(rand() * 1e11);
+        const text = encodeFeatureValue(t, Array.from({ length: width }, randomValue));
+        same(text, width);
+        same(text, width - 1);
+        same(text, width + 1);
+      }
+    });
+
+    it('takes the fast path for values of short numbers', () => {
+      expect(scanFeatureValue('[1700000000000,0.5,-12,null,1e-7,2.5e+21,0]', 6)).toEqual({ eventTimeMs: 1700000000000, values: [0.5, -12, null, 1e-7, 2.5e21, 0] });
+      expect(scanFeatureValue('[1,0.30000000000000004]', 1)).toBeUndefined(); // 17 digits: the reference reads it
+    });
+
+    it('on text the encoder does not write (refusing what JSON.parse refuses, reading what it reads)', () => {
+      const texts = [
+        '[1,2]', '[ 1,2]', '[1, 2]', '[1,2 ]', '[1,02]', '[1,2.]', '[1,.5]', '[1,-]', '[1,1e]', '[1,1e+]', '[1,1E5]', '[1,1e-400]',
+        '[1,1e400]', '[-0,0]', '[1,-0]', '[1,nul]', '[1,null]', '[null,1]', '[1,nulll]', '[1,true]', '[1,"2"]', '[1,2,]', '[1,,2]',
+        '[1,2]x', '[1,2', '1,2]', '[]', '[1]', '[1,{}]', '[1,[2]]', '[1,0.0000000000000000000001]', '[1,123456789012345]',
+        '[1,1234567890123456]', '[1,9007199254740993]', '[1e3,2]', '[1.5,2]', '[-1,2]', '[1,-1e-22]', '[1,1e22]', '[1,1e23]',
+        '[1,0e0]', '[1,00]', '[1,+1]', '[1,Infinity]', '[1,NaN]', '[1,2]\n',
+      ];
+      for (const text of texts) for (const width of [0, 1, 2]) same(text, width);
+      // Every one-character edit of a few encoded values.
+      const alphabet = '0123456789-+.eEnul,[] x';
+      for (const base of ['[1700000000000,0.5,-12,null,1e-7]', '[1,2.25e+21,-0.001]']) {
+        for (let at = 0; at < base.length; at++) {
+          for (const ch of alphabet) {
+            same(base.slice(0, at) + ch + base.slice(at + 1), 4);
+            same(base.slice(0, at) + ch + base.slice(at), 4);
+            same(base.slice(0, at) + base.slice(at + 1), 4);
+          }
+        }
+      }
+    });
   });
 });

@@ -9,8 +9,9 @@
  */
 import { STORE_SCRIPTS, type ScriptHost, type StoreScript } from './scripts.ts';
 import { OnlineStoreCore } from './store-core.ts';
-import { abortError, type RedisCommand, type RedisReply, type StoreTransport } from './transport.ts';
+import { abortError, type MgetRowsReply, type RedisCommand, type RedisReply, type StoreTransport } from './transport.ts';
 import { StoreError } from '../errors.ts';
+import { decodeFeatureValue, type FeatureRow } from '../online-format.ts';
 
 /** Options for {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -25,6 +26,13 @@ interface Entry {
   value: string;
   /** Epoch ms; Infinity: never. */
   expireAt: number;
+  /**
+   * `value` decoded for {@link rowWidth} features, kept from the first read (a write replaces the entry): a read
+   * then copies a row instead of parsing JSON. The stored text stays what it is, for every other client.
+   */
+  row: FeatureRow | undefined;
+  /** The width {@link row} was decoded for; -1: not decoded yet. */
+  rowWidth: number;
 }
 
 const SCRIPTS_BY_TEXT = new Map<string, StoreScript>(STORE_SCRIPTS.map((s) => [s.lua, s]));
@@ -80,6 +88,26 @@ class MemoryTransport implements StoreTransport, ScriptHost {
     return replies;
   }
 
+  async mgetRows(keys: readonly string[], widths: readonly number[], signal?: AbortSignal): Promise<MgetRowsReply> {
+    if (signal?.aborted) throw abortError(signal);
+    if (this.#closed) throw new StoreError('MemoryStore is closed');
+    const now = this.#now();
+    const rows = new Array<FeatureRow | undefined>(keys.length);
+    for (let i = 1; i < keys.length; i++) {
+      const entry = this.#live(keys[i], now);
+      if (entry === undefined) continue;
+      const width = widths[i];
+      if (entry.rowWidth !== width) {
+        entry.row = decodeFeatureValue(entry.value, width);
+        entry.rowWidth = width;
+      }
+      const row = entry.row;
+      // A copy: the caller owns what it gets, the cached row stays as decoded.
+      if (row) rows[i] = { eventTimeMs: row.eventTimeMs, values: row.values.slice() };
+    }
+    return { first: this.#live(keys[0], now)?.value ?? null, rows };
+  }
+
   async close(): Promise<void> {
     // Other clients of the same data keep it; it goes with the last reference.
     this.#closed = true;
@@ -96,7 +124,7 @@ class MemoryTransport implements StoreTransport, ScriptHost {
   }
 
   set(key: string, value: string, expireAtMs?: number): void {
-    this.#data.set(key, { value, expireAt: expireAtMs ? expireAtMs : Infinity });
+    this.#data.set(key, { value, expireAt: expireAtMs ? expireAtMs : Infinity, row: undefined, rowWidth: -1 });
   }
 
   del(key: string): number {
@@ -110,16 +138,19 @@ class MemoryTransport implements StoreTransport, ScriptHost {
     return 1;
   }
 
-  /** MGET, the read path: one clock reading for all keys, no argument copies. */
+  /** The entry of `key` unless it expired by `now` (then it goes). */
+  #live(key: string, now: number): Entry | undefined {
+    const entry = this.#data.get(key);
+    if (entry === undefined || entry.expireAt > now) return entry;
+    this.#data.delete(key);
+    return undefined;
+  }
+
+  /** MGET: one clock reading for all keys, no argument copies. */
   #mget(command: RedisCommand): Array<string | null> {
     const now = this.#now();
     const out = new Array<string | null>(command.length - 1);
-    for (let i = 1; i < command.length; i++) {
-      const key = String(command[i]);
-      const entry = this.#data.get(key);
-      if (entry !== undefined && entry.expireAt <= now) this.#data.delete(key);
-      out[i - 1] = entry === undefined || entry.expireAt <= now ? null : entry.value;
-    }
+    for (let i = 1; i < command.length; i++) out[i - 1] = this.#live(String(command[i]), now)?.value ?? null;
     return out;
   }
 

@@ -26,7 +26,7 @@ import {
 import type { FeatureViewSpec } from '../spec/feature-view.ts';
 import { escapeGlob, lockKey, versionCounterKey, watermarkKey } from './admin-keys.ts';
 import { EXTEND_LOCK, PUBLISH, RELEASE_LOCK, SET_IF_NEWER, SET_MANY, type StoreScript } from './scripts.ts';
-import { okReply, type RedisArg, type RedisCommand, type RedisReply, type StoreTransport } from './transport.ts';
+import { okReply, type RedisArg, type RedisCommand, type StoreTransport } from './transport.ts';
 import type {
   OnlineStore,
   PublishEntry,
@@ -71,10 +71,12 @@ export class OnlineStoreCore implements OnlineStore {
 
   async readRows(requests: readonly ReadRequest[], options: ReadOptions): Promise<Array<Array<FeatureRow | undefined>>> {
     const { project, signal } = options;
+    const { transport } = this;
     let pointer = this.#pointers.get(project) ?? (await this.#loadPointer(project, signal));
     for (let follows = 0; ; follows++) {
-      const pKey = pointerKey(project);
-      const command: RedisArg[] = ['MGET', pKey];
+      const keys: string[] = [pointerKey(project)];
+      // Widths per key for a transport that answers decoded rows; the others get text and the core decodes it.
+      const widths: number[] | undefined = transport.mgetRows ? [0] : undefined;
       const starts = new Array<number>(requests.length);
       for (let r = 0; r < requests.length; r++) {
         const { view, entities } = requests[r];
@@ -83,13 +85,23 @@ export class OnlineStoreCore implements OnlineStore {
           starts[r] = -1; // not published: every entity is missing
           continue;
         }
-        starts[r] = command.length;
+        starts[r] = keys.length;
         const prefix = viewKeyPrefix(project, view, version);
-        for (let e = 0; e < entities.length; e++) command.push(prefix + encodeEntityKey(entities[e]));
+        for (let e = 0; e < entities.length; e++) keys.push(prefix + encodeEntityKey(entities[e]));
+        if (widths) for (let e = 0, width = view.features.length; e < entities.length; e++) widths.push(width);
       }
-      const [reply] = await this.transport.send([command as unknown as RedisCommand], signal);
-      const values = okReply(reply, 'MGET') as Array<string | null>;
-      const text = values[0];
+      let text: string | null;
+      let rowOf: (at: number, width: number) => FeatureRow | undefined;
+      if (widths) {
+        const reply = await transport.mgetRows!(keys, widths, signal);
+        text = reply.first;
+        rowOf = (at) => reply.rows[at];
+      } else {
+        const [reply] = await transport.send([['MGET', ...keys]], signal);
+        const values = okReply(reply, 'MGET') as Array<string | null>;
+        text = values[0];
+        rowOf = (at, width) => decodeFeatureValue(values[at], width);
+      }
       if (text !== pointer.text) {
         const next = this.#cachePointer(project, text);
         const moved = requests.some((r) => next.versions[pointerField(r.view)] !== pointer.versions[pointerField(r.view)]);
@@ -100,7 +112,7 @@ export class OnlineStoreCore implements OnlineStore {
         const width = request.view.features.length;
         const rows = new Array<FeatureRow | undefined>(request.entities.length);
         const start = starts[r];
-        for (let e = 0; e < rows.length; e++) rows[e] = start < 0 ? undefined : decodeFeatureValue(values[start - 1 + e], width);
+        for (let e = 0; e < rows.length; e++) rows[e] = start < 0 ? undefined : rowOf(start + e, width);
         return rows;
       });
     }

@@ -6,6 +6,7 @@
  * @module
  */
 import { StoreError } from '../errors.ts';
+import type { FeatureRow } from '../online-format.ts';
 
 /** A command argument. Numbers are sent as their decimal text. */
 export type RedisArg = string | number;
@@ -27,6 +28,13 @@ export interface SetBatch {
   expireAtMs: ArrayLike<number>;
 }
 
+/** The answer of {@link StoreTransport.mgetRows}: the first key's text, then one row (or undefined) per later key. */
+export interface MgetRowsReply {
+  first: string | null;
+  /** `rows[i]` is the row of `keys[i]`; `rows[0]` is unused. */
+  rows: Array<FeatureRow | undefined>;
+}
+
 /** Runs Redis commands. Implementations: in-memory, RESP (iovalkey), Upstash REST (`@upstash/redis`). */
 export interface StoreTransport {
   /**
@@ -43,6 +51,13 @@ export interface StoreTransport {
    * than 500 commands) get `EVAL set-many`.
    */
   setMany?(batch: SetBatch, signal?: AbortSignal): Promise<number>;
+  /**
+   * Optional read path for transports that keep rows decoded (in-memory): `MGET` of `keys` as one atomic read,
+   * answering the first key's text (the publication pointer) and, for every later key `i`, its value decoded
+   * with {@link decodeFeatureValue} for `widths[i]` features (`widths[0]` is unused). Each row is the caller's own
+   * (a fresh object). Same results as `send([['MGET', ...keys]])` and decoding, without the decoding.
+   */
+  mgetRows?(keys: readonly string[], widths: readonly number[], signal?: AbortSignal): Promise<MgetRowsReply>;
   /** Release connections. Further sends fail. */
   close(): Promise<void>;
 }

@@ -19,6 +19,8 @@ export interface FtrlOptions {
   l2?: number;
 }
 
+import { KERNEL_SCRATCH_BYTES } from './ftrl-wasm.ts';
+
 export const FTRL_DEFAULTS: Required<FtrlOptions> = { alpha: 0.1, beta: 1, l1: 0.5, l2: 1 };
 
 /** Slots per coordinate in the state array: z, √n, w and one pad (32 bytes: a coordinate never straddles a cache line). */
@@ -28,8 +30,13 @@ const STRIDE = 4;
 export class FtrlLinear {
   readonly dimension: number;
   readonly options: Required<FtrlOptions>;
-  /** Per coordinate [z, √n, w, 0], in float64: n sums millions of squared gradients. */
+  /**
+   * Per coordinate [z, √n, w, 0], in float64: n sums millions of squared gradients. A view of `memory`, where the
+   * logistic regression's WebAssembly training kernel (ftrl-wasm.ts) updates it in place.
+   */
   readonly state: Float64Array;
+  /** Holds `state` from address 0, then the kernel's scratch space. */
+  readonly memory: WebAssembly.Memory;
   biasZ = 0;
   biasSqrtN = 0;
   biasW = 0;
@@ -41,7 +48,10 @@ export class FtrlLinear {
     for (const [k, v] of Object.entries(this.options)) {
       if (!(Number.isFinite(v) && v >= 0) || (k === 'alpha' && v === 0)) throw new RangeError(`ftrl.${k} must be a finite number ≥ 0 (alpha > 0), got ${v}`);
     }
-    this.state = new Float64Array(STRIDE * dimension);
+    const bytes = 8 * STRIDE * dimension + KERNEL_SCRATCH_BYTES;
+    if (!(Number.isInteger(dimension) && dimension > 0 && bytes <= 2 ** 32)) throw new RangeError(`ftrl dimension must be an integer in 1..${(2 ** 32 - KERNEL_SCRATCH_BYTES) / 32}, got ${dimension}`);
+    this.memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65_536) });
+    this.state = new Float64Array(this.memory.buffer, 0, STRIDE * dimension);
     this.invAlpha = 1 / this.options.alpha;
   }
 

@@ -155,10 +155,14 @@ function kernelBody(): number[] {
   const b = new Body();
   /** Pushes (beta + sqNew) * invAlpha + l2, the denominator of the soft-thresholded weight. */
   const denominator = () => b.get(beta).get(sqNew).op(Op.F64Add).get(invAlpha).op(Op.F64Mul).get(l2).op(Op.F64Add);
-  /** o = the byte address of the coordinate at index address `at` (trap when out of range). */
-  const coordinate = (at: number) => {
-    b.get(at).i32Load().tee(o).get(dim).op(Op.I32GeU).if().op(Op.Unreachable).op(Op.End);
-    b.get(o).i32(5).op(Op.I32Shl).set(o);
+  /**
+   * o = the byte address of the coordinate at index address `at`. The dot product checks the index (a trap when
+   * out of range); the update that follows reads the same, checked, indices.
+   */
+  const coordinate = (at: number, check: boolean) => {
+    b.get(at).i32Load();
+    if (check) b.tee(o).get(dim).op(Op.I32GeU).if().op(Op.Unreachable).op(Op.End).get(o);
+    b.i32(5).op(Op.I32Shl).set(o);
   };
 
   b.get(biasAt).f64Load(0).set(bz).get(biasAt).f64Load(8).set(bsq).get(biasAt).f64Load(16).set(bw);
@@ -174,7 +178,7 @@ function kernelBody(): number[] {
   b.get(bw).set(dot).get(ip).set(p).get(vp).set(q);
   b.block().loop();
   b.get(p).get(end).op(Op.I32GeU).brIf(1);
-  coordinate(p);
+  coordinate(p, true);
   b.get(dot).get(o).f64Load(16).get(q).f32Load().op(Op.F64PromoteF32).op(Op.F64Mul).op(Op.F64Add).set(dot);
   b.get(p).i32(4).op(Op.I32Add).set(p).get(q).i32(4).op(Op.I32Add).set(q).br(0).op(Op.End, Op.End);
   b.get(logitAt).get(r).i32(3).op(Op.I32Shl).op(Op.I32Add).get(dot).f64Store();
@@ -189,7 +193,7 @@ function kernelBody(): number[] {
   b.get(p).get(end).op(Op.I32GeU).brIf(1);
   b.get(q).f32Load().op(Op.F64PromoteF32).tee(x).f64(0).op(Op.F64Eq).op(Op.I32Eqz).if();
   b.get(g).get(x).op(Op.F64Mul).set(gi);
-  coordinate(p);
+  coordinate(p, false);
   b.get(o).f64Load(8).tee(sq).get(sq).op(Op.F64Mul).get(gi).get(gi).op(Op.F64Mul).op(Op.F64Add).op(Op.F64Sqrt).set(sqNew);
   b.get(o).f64Load(0).get(gi).op(Op.F64Add).get(sqNew).get(sq).op(Op.F64Sub).get(invAlpha).op(Op.F64Mul).get(o).f64Load(16).op(Op.F64Mul).op(Op.F64Sub).set(z);
   b.get(o).get(z).f64Store(0).get(o).get(sqNew).f64Store(8);

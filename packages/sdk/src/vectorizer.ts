@@ -11,8 +11,6 @@ export type RowValues = Readonly<Record<string, unknown>>;
 
 /** The token hashed for a missing categorical-style value. Cannot collide with a real value's string form. */
 export const MISSING_TOKEN = '\u0000';
-/** Separator of a cross's values. */
-const CROSS_SEPARATOR = '\u0001';
 /** Bound on each field's cache of value → index (high-cardinality fields simply restart it when full). */
 const CACHE_LIMIT = 1 << 16;
 
@@ -30,12 +28,6 @@ export interface Vectorizer {
   /** Explains one row: per field, the value read, the index and the slot value (for skew reports). */
   explain(row: RowValues): Array<{ field: string; input: unknown; index: number; value: number }>;
 }
-
-/**
- * A compiled field: reads the row and returns its slot's index; writes its value into `out[0]` (a typed array:
- * storing a fractional number into an object property allocates a heap number, into a typed array it does not).
- */
-type FieldEncoder = (row: RowValues, out: Float64Array) => number;
 
 /** Turns a row value into a finite number, or undefined when missing. Dates and bigints are accepted. */
 export function toNumber(v: unknown): number | undefined {
@@ -69,15 +61,57 @@ export function compileVectorizer(spec: ModelInputSpec): Vectorizer {
   validateModelInputSpec(spec);
   const mask = 2 ** spec.hashBits - 1;
   const tsField = spec.timestampField ?? 'ts';
-  const encoders = spec.fields.map((f) => compileField(f, spec.hashSeed, mask, tsField));
-  const width = encoders.length;
-  const out = new Float64Array(1);
+  const fields = spec.fields.map((f) => new Field(f, spec.hashSeed, mask, tsField));
+  const width = fields.length;
 
+  // One loop over records of one shape, the encoding chosen by a switch: no call through a per-field closure. Such
+  // calls are not inlined (every vectoriser's fields share the closures' code, so their call site sees many
+  // targets), and a number passed through a call that is not inlined is boxed: a heap allocation per value.
   const vectorize = (row: RowValues, indices: Int32Array, values: Float32Array, offset = 0) => {
     const base = offset * width;
     for (let j = 0; j < width; j++) {
-      indices[base + j] = encoders[j](row, out);
-      values[base + j] = out[0];
+      const f = fields[j];
+      let index: number;
+      let value = 1;
+      switch (f.kind) {
+        case CATEGORICAL: {
+          const raw = f.derive === IDENTITY ? row[f.input] : derive(f, row);
+          // Numbers and strings key the cache directly: String(n) is a pure function of n.
+          if (typeof raw === 'string' || (typeof raw === 'number' && !Number.isNaN(raw))) {
+            let idx = f.cache.get(raw);
+            if (idx === undefined) {
+              if (f.cache.size >= CACHE_LIMIT) f.cache.clear();
+              idx = f.hash(typeof raw === 'string' ? raw : String(raw));
+              f.cache.set(raw, idx);
+            }
+            index = idx;
+          } else {
+            const c = toCategory(raw);
+            index = c === undefined ? f.missingIndex : f.hash(c);
+          }
+          break;
+        }
+        case BUCKETIZE: {
+          const x = f.derive === IDENTITY ? toNumber(row[f.input]) : derive(f, row);
+          index = x === undefined ? f.missingIndex : f.table[bucketOf(f.bounds, x)];
+          break;
+        }
+        case LOG_BUCKET: {
+          const x = f.derive === IDENTITY ? toNumber(row[f.input]) : derive(f, row);
+          index = x === undefined ? f.missingIndex : f.table[x > 0 ? Math.min(f.maxBucket, Math.floor(Math.log1p(x) * f.resolution)) : 0];
+          break;
+        }
+        case NUMERIC: {
+          const x = f.derive === IDENTITY ? toNumber(row[f.input]) : derive(f, row);
+          value = x === undefined || !Number.isFinite(x) ? f.missingValue : Math.fround((f.log ? Math.log1p(Math.max(x, 0)) : x) * f.scale);
+          index = f.index;
+          break;
+        }
+        default:
+          index = crossIndex(f, row);
+      }
+      indices[base + j] = index;
+      values[base + j] = value;
     }
   };
 
@@ -104,103 +138,133 @@ export function compileVectorizer(spec: ModelInputSpec): Vectorizer {
   };
 }
 
-function compileField(f: FieldSpec, hashSeed: number, mask: number, tsField: string): FieldEncoder {
-  const seed = murmur3(f.name, hashSeed);
-  const hashOf = (s: string) => murmur3(s, seed) & mask;
-  const enc = f.encoding;
+/** Field kinds (see {@link Field}). */
+const CATEGORICAL = 0;
+const BUCKETIZE = 1;
+const LOG_BUCKET = 2;
+const NUMERIC = 3;
+const CROSS = 4;
+/** Derives (see {@link derive}). */
+const IDENTITY = 0;
+const HOUR_OF_DAY = 1;
+const DAY_OF_WEEK = 2;
+const AGE_SECONDS = 3;
+const DERIVES: Record<string, number> = { identity: IDENTITY, hour_of_day: HOUR_OF_DAY, day_of_week: DAY_OF_WEEK, age_seconds: AGE_SECONDS };
 
-  if (f.inputs.length > 1) return compileCross(f.inputs, f.default === undefined ? undefined : toCategory(f.default), hashOf);
+/** Stands for a missing input (undefined, null, NaN) in a cross's cache: all three take the same token. */
+const MISSING_PART = Symbol('missing');
 
-  const input = f.inputs[0];
-  const derived = (f.derive ?? 'identity') !== 'identity';
-  const derive = compileDerive(f.derive ?? 'identity', input, tsField);
-  // Numbers are read and transformed inline below, not through closures: V8 does not inline calls to closures made
-  // per field, and a number passed to or returned from a call that is not inlined is a heap allocation (a box).
+/**
+ * A compiled field. Every kind has every property (unused ones keep a neutral value), so that all fields share one
+ * object shape and the vectoriser's reads of them stay monomorphic.
+ */
+class Field {
+  readonly kind: number;
+  readonly input: string;
+  readonly derive: number;
+  readonly tsField: string;
+  readonly seed: number;
+  readonly mask: number;
+  /** Index of a missing value (categorical, bucketize, log_bucket). */
+  readonly missingIndex: number;
+  /** Categorical: value → index, bounded by {@link CACHE_LIMIT}. */
+  readonly cache = new Map<unknown, number>();
+  /** Bucketize: the boundaries; bucketize and log_bucket: each bucket's index. */
+  readonly bounds: Float64Array;
+  readonly table: number[];
+  readonly resolution: number;
+  readonly maxBucket: number;
+  /** Numeric: the slot's index, the transform, the value of a missing input. */
+  readonly index: number;
+  readonly log: boolean;
+  readonly scale: number;
+  readonly missingValue: number;
+  /** Cross: its inputs, the default's categorical form, and its caches (see {@link crossIndex}). */
+  readonly names: readonly string[];
+  readonly fallback: string | undefined;
+  readonly byString = new Map<string, number>();
+  root = new Map<unknown, unknown>();
+  leaves = 0;
+  lastFirst: unknown = MISSING_PART;
+  lastNode: Map<unknown, unknown> | undefined = undefined;
 
-  switch (enc.type) {
-    case 'categorical': {
-      const fallback = f.default === undefined ? MISSING_TOKEN : toCategory(f.default)!;
-      const missingIndex = hashOf(fallback);
-      const cache = new Map<unknown, number>();
-      return (row, out) => {
-        out[0] = 1;
-        const raw = derived ? derive(row) : row[input];
-        // Numbers and strings key the cache directly: String(n) is a pure function of n.
-        if (typeof raw === 'string' || (typeof raw === 'number' && !Number.isNaN(raw))) {
-          let idx = cache.get(raw);
-          if (idx === undefined) {
-            if (cache.size >= CACHE_LIMIT) cache.clear();
-            idx = hashOf(typeof raw === 'string' ? raw : String(raw));
-            cache.set(raw, idx);
-          }
-          return idx;
-        }
-        const c = toCategory(raw);
-        return c === undefined ? missingIndex : hashOf(c);
-      };
+  constructor(f: FieldSpec, hashSeed: number, mask: number, tsField: string) {
+    this.seed = murmur3(f.name, hashSeed);
+    this.mask = mask;
+    this.tsField = tsField;
+    this.input = f.inputs[0];
+    this.derive = DERIVES[f.derive ?? 'identity'] ?? IDENTITY;
+    this.names = f.inputs;
+    this.fallback = f.default === undefined ? undefined : toCategory(f.default);
+    this.bounds = EMPTY_BOUNDS;
+    this.table = [];
+    this.resolution = 0;
+    this.maxBucket = 0;
+    this.index = 0;
+    this.log = false;
+    this.scale = 1;
+    this.missingValue = 0;
+    this.missingIndex = 0;
+    const enc = f.encoding;
+    if (f.inputs.length > 1) {
+      this.kind = CROSS;
+      return;
     }
-    case 'bucketize': {
-      const bounds = Float64Array.from(enc.boundaries);
-      const table = Array.from({ length: bounds.length + 1 }, (_, b) => hashOf(String(b)));
-      const fallback = f.default === undefined ? undefined : toNumber(f.default);
-      const missingIndex = fallback === undefined ? hashOf(MISSING_TOKEN) : table[bucketOf(bounds, fallback)];
-      return (row, out) => {
-        out[0] = 1;
-        const x = derived ? derive(row) : toNumber(row[input]);
-        return x === undefined ? missingIndex : table[bucketOf(bounds, x)];
-      };
+    const fallback = f.default === undefined ? undefined : toNumber(f.default);
+    switch (enc.type) {
+      case 'categorical':
+        this.kind = CATEGORICAL;
+        this.missingIndex = this.hash(f.default === undefined ? MISSING_TOKEN : toCategory(f.default)!);
+        break;
+      case 'bucketize':
+        this.kind = BUCKETIZE;
+        this.bounds = Float64Array.from(enc.boundaries);
+        this.table = Array.from({ length: this.bounds.length + 1 }, (_, b) => this.hash(String(b)));
+        this.missingIndex = fallback === undefined ? this.hash(MISSING_TOKEN) : this.table[bucketOf(this.bounds, fallback)];
+        break;
+      case 'log_bucket': {
+        this.kind = LOG_BUCKET;
+        const resolution = (this.resolution = enc.resolution ?? 2);
+        const maxBucket = (this.maxBucket = enc.maxBucket ?? 63);
+        this.table = Array.from({ length: maxBucket + 1 }, (_, b) => this.hash(String(b)));
+        this.missingIndex =
+          fallback === undefined ? this.hash(MISSING_TOKEN) : this.table[fallback > 0 ? Math.min(maxBucket, Math.floor(Math.log1p(fallback) * resolution)) : 0];
+        break;
+      }
+      default: {
+        this.kind = NUMERIC;
+        this.index = this.hash('');
+        const log = (this.log = enc.transform === 'log1p');
+        const scale = (this.scale = enc.scale ?? 1);
+        this.missingValue = fallback === undefined ? 0 : Math.fround((log ? Math.log1p(Math.max(fallback, 0)) : fallback) * scale);
+      }
     }
-    case 'log_bucket': {
-      const resolution = enc.resolution ?? 2;
-      const maxBucket = enc.maxBucket ?? 63;
-      const table = Array.from({ length: maxBucket + 1 }, (_, b) => hashOf(String(b)));
-      const bucket = (x: number) => (x > 0 ? Math.min(maxBucket, Math.floor(Math.log1p(x) * resolution)) : 0);
-      const fallback = f.default === undefined ? undefined : toNumber(f.default);
-      const missingIndex = fallback === undefined ? hashOf(MISSING_TOKEN) : table[bucket(fallback)];
-      return (row, out) => {
-        out[0] = 1;
-        const x = derived ? derive(row) : toNumber(row[input]);
-        return x === undefined ? missingIndex : table[x > 0 ? Math.min(maxBucket, Math.floor(Math.log1p(x) * resolution)) : 0];
-      };
-    }
-    case 'numeric': {
-      const index = hashOf('');
-      const log = enc.transform === 'log1p';
-      const scale = enc.scale ?? 1;
-      const fallback = f.default === undefined ? undefined : toNumber(f.default);
-      const transform = (x: number) => Math.fround((log ? Math.log1p(Math.max(x, 0)) : x) * scale);
-      const missingValue = fallback === undefined ? 0 : transform(fallback);
-      return (row, out) => {
-        const x = derived ? derive(row) : toNumber(row[input]);
-        out[0] = x === undefined || !Number.isFinite(x) ? missingValue : Math.fround((log ? Math.log1p(Math.max(x, 0)) : x) * scale);
-        return index;
-      };
-    }
+  }
+
+  /** The index of a categorical form. */
+  hash(s: string): number {
+    return murmur3(s, this.seed) & this.mask;
   }
 }
 
-/** Compiles a derive into a reader of the row that returns a number (undefined when missing). */
-function compileDerive(derive: string, input: string, tsField: string): (row: RowValues) => number | undefined {
-  switch (derive) {
-    case 'hour_of_day':
-      return (row) => {
-        const t = toNumber(row[input]);
-        return t === undefined ? undefined : mod(Math.floor(t / HOUR_MS), 24);
-      };
-    case 'day_of_week':
-      return (row) => {
-        const t = toNumber(row[input]);
-        // 1970-01-01 was a Thursday (4).
-        return t === undefined ? undefined : mod(Math.floor(t / DAY_MS) + 4, 7);
-      };
-    case 'age_seconds':
-      return (row) => {
-        const t = toNumber(row[input]);
-        const now = toNumber(row[tsField]);
-        return t === undefined || now === undefined ? undefined : (now - t) / 1000;
-      };
+const EMPTY_BOUNDS = new Float64Array(0);
+
+/** A derived field's number (undefined when missing). */
+function derive(f: Field, row: RowValues): number | undefined {
+  const t = toNumber(row[f.input]);
+  if (t === undefined) return undefined;
+  switch (f.derive) {
+    case HOUR_OF_DAY:
+      return mod(Math.floor(t / HOUR_MS), 24);
+    case DAY_OF_WEEK:
+      // 1970-01-01 was a Thursday (4).
+      return mod(Math.floor(t / DAY_MS) + 4, 7);
+    case AGE_SECONDS: {
+      const now = toNumber(row[f.tsField]);
+      return now === undefined ? undefined : (now - t) / 1000;
+    }
     default:
-      return (row) => toNumber(row[input]);
+      return t;
   }
 }
 
@@ -215,67 +279,61 @@ function mod(a: number, n: number): number {
   return ((a % n) + n) % n;
 }
 
-/** Stands for a missing input (undefined, null, NaN) in a cross's cache: all three take the same token. */
-const MISSING_PART = Symbol('missing');
+/** Separator of a cross's values. */
+const CROSS_SEPARATOR = '\u0001';
+
+/** A cross's key string: every input's categorical form, joined by {@link CROSS_SEPARATOR}. */
+function crossKey(f: Field, row: RowValues): string {
+  let key = '';
+  for (let i = 0; i < f.names.length; i++) {
+    const c = toCategory(row[f.names[i]]);
+    key += (i ? CROSS_SEPARATOR : '') + (c ?? f.fallback ?? MISSING_TOKEN);
+  }
+  return key;
+}
 
 /**
- * Crosses: every input's categorical form, joined by {@link CROSS_SEPARATOR}, hashed. The key string is what
- * defines the index; building it for every row is what costs (a number's string, two concatenations, then hashing
- * the joined string for the cache lookup), so rows whose inputs are all strings, numbers or missing are answered
- * from nested maps keyed by the raw values instead. That is exact because a string's form is itself, a number's
- * form `String(n)` depends on n alone (and Map keys identify 0 and -0, whose forms are both "0"), and every missing
- * value takes the same token. Other values (booleans, bigints, Dates, objects) take the string path.
+ * Crosses: the key string ({@link crossKey}), hashed. The key string is what defines the index; building it for every
+ * row is what costs (a number's string, two concatenations, then hashing the joined string for the cache lookup),
+ * so rows whose inputs are all strings, numbers or missing are answered from nested maps keyed by the raw values
+ * instead. That is exact because a string's form is itself, a number's form `String(n)` depends on n alone (and Map
+ * keys identify 0 and -0, whose forms are both "0"), and every missing value takes the same token. Other values
+ * (booleans, bigints, Dates, objects) take the string path. The first input's last value and its node are kept:
+ * within a request, the user/context side of a cross is the same for every candidate row, so the first level is
+ * usually answered without a lookup.
  */
-function compileCross(names: readonly string[], fallback: string | undefined, hashOf: (s: string) => number): FieldEncoder {
-  const arity = names.length;
-  const keyOf = (row: RowValues): string => {
-    let key = '';
-    for (let i = 0; i < arity; i++) {
-      const c = toCategory(row[names[i]]);
-      key += (i ? CROSS_SEPARATOR : '') + (c ?? fallback ?? MISSING_TOKEN);
-    }
-    return key;
-  };
-  const byString = new Map<string, number>();
-  let root = new Map<unknown, unknown>();
-  let leaves = 0;
-  // The first input's last value and its node: within a request, the user/context side of a cross is the same
-  // for every candidate row, so the first level is usually answered without a lookup.
-  let lastFirst: unknown = MISSING_PART;
-  let lastNode: Map<unknown, unknown> | undefined;
-  return (row, out) => {
-    out[0] = 1;
-    let node = root;
-    for (let i = 0; i < arity; i++) {
-      const v = partOf(row[names[i]]);
-      if (typeof v !== 'string' && typeof v !== 'number' && v !== MISSING_PART) return cached(byString, keyOf(row), hashOf);
-      if (i === arity - 1) {
-        let idx = node.get(v) as number | undefined;
-        if (idx === undefined) {
-          if (leaves >= CACHE_LIMIT) {
-            root = new Map();
-            leaves = 0;
-            lastNode = undefined;
-            node = root;
-            for (let j = 0; j < i; j++) node = child(node, partOf(row[names[j]]));
-          }
-          idx = hashOf(keyOf(row));
-          node.set(v, idx);
-          leaves++;
+function crossIndex(f: Field, row: RowValues): number {
+  const arity = f.names.length;
+  let node = f.root;
+  for (let i = 0; i < arity; i++) {
+    const v = partOf(row[f.names[i]]);
+    if (typeof v !== 'string' && typeof v !== 'number' && v !== MISSING_PART) return cached(f, crossKey(f, row));
+    if (i === arity - 1) {
+      let idx = node.get(v) as number | undefined;
+      if (idx === undefined) {
+        if (f.leaves >= CACHE_LIMIT) {
+          f.root = new Map();
+          f.leaves = 0;
+          f.lastNode = undefined;
+          node = f.root;
+          for (let j = 0; j < i; j++) node = child(node, partOf(row[f.names[j]]));
         }
-        return idx;
+        idx = f.hash(crossKey(f, row));
+        node.set(v, idx);
+        f.leaves++;
       }
-      if (i === 0 && lastNode !== undefined && v === lastFirst) node = lastNode;
-      else {
-        node = child(node, v);
-        if (i === 0) {
-          lastFirst = v;
-          lastNode = node;
-        }
+      return idx;
+    }
+    if (i === 0 && f.lastNode !== undefined && v === f.lastFirst) node = f.lastNode;
+    else {
+      node = child(node, v);
+      if (i === 0) {
+        f.lastFirst = v;
+        f.lastNode = node;
       }
     }
-    return 0; // unreachable: arity ≥ 2
-  };
+  }
+  return 0; // unreachable: arity ≥ 2
 }
 
 /** A cross input's key in the nested maps: the value itself, or {@link MISSING_PART}. */
@@ -289,12 +347,12 @@ function child(node: Map<unknown, unknown>, key: unknown): Map<unknown, unknown>
   return next;
 }
 
-function cached(cache: Map<string, number>, key: string, hashOf: (s: string) => number): number {
-  let idx = cache.get(key);
+function cached(f: Field, key: string): number {
+  let idx = f.byString.get(key);
   if (idx === undefined) {
-    if (cache.size >= CACHE_LIMIT) cache.clear();
-    idx = hashOf(key);
-    cache.set(key, idx);
+    if (f.byString.size >= CACHE_LIMIT) f.byString.clear();
+    idx = f.hash(key);
+    f.byString.set(key, idx);
   }
   return idx;
 }

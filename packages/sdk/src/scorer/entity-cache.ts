@@ -188,6 +188,16 @@ export class CachePartition {
   }
 
   /**
+   * Reads the state of `key`'s hot record, if it has one, and returns it (0 otherwise): for a first pass over a
+   * request's keys that only loads their records, see {@link collectEntities}.
+   */
+  peek(key: KeyPart): number {
+    if (!isDense(key)) return 0;
+    const hot = this.#dense.chunk(key)?.hot;
+    return hot === undefined ? 0 : hot[(key & (CHUNK_SIZE - 1)) * this.#dense.stride];
+  }
+
+  /**
    * Memoises an entry's input slots for `group` (slots[from …], g indices then g values), computed from its row
    * resolved without defaults: on the entry, and in its hot record for {@link writeSlots}.
    */

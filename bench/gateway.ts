@@ -8,17 +8,24 @@
  * - `gateway_fetch`: global `fetch` POSTing `["mget",…]` to the gateway's `/` (no base64), `res.json()`.
  * - `gateway_http`: the same request through `node:http` with a keep-alive agent: the HTTP client's floor, so
  *   the gateway's own share can be told from `fetch`'s.
+ * - `gateway_sdk_node`: the same request through `NodeHttpRequester` of `@lockstep/sdk/node` (node:http keep-alive,
+ *   timeouts, retries): the HTTP client the Node `UpstashStore` uses.
  * - `gateway_upstash_client`: unmodified `@upstash/redis` (`redis.mget(...)`: auto-pipelined, base64).
  * - `floor_fetch`, `floor_http`: the same two HTTP clients against a bare `node:http` server (own process) that
  *   answers the gateway's exact response bytes without asking anything: the cost of the HTTP hop alone, which
  *   no gateway can go below. `gateway_* − floor_*` is then the RESP leg plus the gateway's own work.
  * The gateway runs in its own process (`lockstep gateway`), as it would in production, unless `--in-process`.
- * Reports p50/p99 in ms, medians over repeats, and `overhead_p50_ms` = gateway_fetch p50 − resp p50.
+ * Reports p50/p99 in ms, medians over repeats, and `overhead_p50_ms` = gateway_fetch p50 − resp p50 (the
+ * overhead with the global `fetch`); `overhead_http_client_p50_ms` and `overhead_sdk_node_p50_ms` are the same
+ * difference with node:http (bare, and the SDK's Node requester). `load_average[_start]`: the machine's 1-minute
+ * load at the end (and before the first repeat): tails on a shared machine follow it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { Redis as Valkey } from 'iovalkey';
 import { Redis as Upstash } from '@upstash/redis';
+import { loadavg } from 'node:os';
+import { NodeHttpRequester } from '@lockstep/sdk/node';
 import { startGateway } from '@lockstep/offline';
 import { startRedisServer } from '../test/support/redis-server.ts';
 import { benchArgs, median, quantile } from './args.ts';
@@ -114,6 +121,8 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
   const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const upstash = new Upstash({ url, token: TOKEN, retry: false, enableTelemetry: false });
+  const sdkNode = new NodeHttpRequester({ url, token: TOKEN });
+  const mget = ['mget', ...keys];
 
   const answer = await (await fetch(url, { method: 'POST', headers, body })).text();
   const canned = await spawnServer(['-e', CANNED_SERVER], { ...process.env, CANNED_BODY: Buffer.from(answer).toString('base64') });
@@ -123,6 +132,7 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
     resp: () => direct.mget(keys),
     gateway_fetch: async () => (await fetch(url, { method: 'POST', headers, body })).json(),
     gateway_http: () => httpPost(agent, url, headers, body),
+    gateway_sdk_node: () => sdkNode.request({ path: [], body: mget }),
     gateway_upstash_client: () => upstash.mget(...keys),
     floor_fetch: async () => (await fetch(canned.url, { method: 'POST', headers, body })).json(),
     floor_http: () => httpPost(cannedAgent, canned.url, headers, body),
@@ -138,6 +148,7 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
   }
 
   const runs: Record<string, { p50: number[]; p99: number[] }> = {};
+  const loadStart = loadavg()[0];
   for (let r = 0; r < repeats; r++) {
     for (const [name, call] of Object.entries(peers)) {
       const { p50, p99 } = await timeCalls(call, calls);
@@ -153,6 +164,7 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
   ) as Record<string, { p50_ms: number; p99_ms: number }>;
 
   direct.disconnect();
+  sdkNode.close();
   agent.destroy();
   cannedAgent.destroy();
   await inProcess?.close();
@@ -169,14 +181,18 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
     resp: summary.resp,
     gateway_fetch: summary.gateway_fetch,
     gateway_http: summary.gateway_http,
+    gateway_sdk_node: summary.gateway_sdk_node,
     gateway_upstash_client: summary.gateway_upstash_client,
     overhead_p50_ms: round(summary.gateway_fetch.p50_ms - summary.resp.p50_ms),
     overhead_http_client_p50_ms: round(summary.gateway_http.p50_ms - summary.resp.p50_ms),
+    overhead_sdk_node_p50_ms: round(summary.gateway_sdk_node.p50_ms - summary.resp.p50_ms),
     overhead_upstash_client_p50_ms: round(summary.gateway_upstash_client.p50_ms - summary.resp.p50_ms),
     floor_fetch: summary.floor_fetch,
     floor_http: summary.floor_http,
     // What the gateway adds beyond an HTTP hop that does nothing: its RESP leg plus its own work.
     beyond_http_floor_fetch_p50_ms: round(summary.gateway_fetch.p50_ms - summary.floor_fetch.p50_ms),
     beyond_http_floor_http_p50_ms: round(summary.gateway_http.p50_ms - summary.floor_http.p50_ms),
+    load_average_start: round(loadStart),
+    load_average: round(loadavg()[0]),
   };
 }

@@ -21,8 +21,9 @@
 import { loadavg } from 'node:os';
 import { Redis as Valkey } from 'iovalkey';
 import * as ortNode from 'onnxruntime-node';
-import { createScorer, MemoryStore, UpstashStore, compileVectorizer, featureColumn, featureKey, type KeyPart, type Scorer } from '@lockstep/sdk';
-import { ValkeyStore } from '@lockstep/sdk/node';
+import { createScorer, MemoryStore, compileVectorizer, featureColumn, featureKey, type KeyPart, type Scorer } from '@lockstep/sdk';
+// The store a Node user gets: UpstashStore over node:http keep-alive connections (the core's uses fetch).
+import { UpstashStore, ValkeyStore } from '@lockstep/sdk/node';
 import { measureCoreSize } from '../packages/sdk/scripts/core-size.ts';
 import { scoreFixture, type ScoreFixture } from '../test/support/score-fixture.ts';
 import { startBenchServers } from './_store-servers.ts';

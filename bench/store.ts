@@ -4,17 +4,22 @@
  * Serving-time read latency: one call reads one user plus 100 ads (two views, one round trip) through
  * - `memory`: MemoryStore,
  * - `resp`: ValkeyStore → redis-server,
- * - `http`: UpstashStore → `lockstep gateway` (own process) → the same redis-server,
+ * - `http`: UpstashStore → `lockstep gateway` (own process) → the same redis-server, the store a Node user gets
+ *   from `@lockstep/sdk/node` (node:http keep-alive connections),
+ * - `http_fetch`: the same through the core's UpstashStore (`@lockstep/sdk`: `@upstash/redis`'s requester over
+ *   the global `fetch`, what Workers and browsers use),
  * and, side by side in the same run, the bare clients reading the same 101 keys:
  * - `raw-iovalkey`: `redis.mget(keys)` with iovalkey,
  * - `raw-upstash-client`: `redis.mget(...keys)` with an unmodified `@upstash/redis` through the gateway.
  * Calls are sequential (latency, not throughput), each with another user and ads; peers are interleaved within
- * each repeat so they share the machine's noise. Reports p50/p99 in ms, medians over repeats.
+ * each repeat so they share the machine's noise. Reports p50/p99 in ms, medians over repeats, and the machine's
+ * 1-minute load average before the first repeat and at the end (tails on a shared machine follow it).
  */
+import { loadavg } from 'node:os';
 import { Redis as Valkey } from 'iovalkey';
 import { Redis as Upstash } from '@upstash/redis';
-import { ValkeyStore } from '@lockstep/sdk/node';
-import { MemoryStore, UpstashStore, featureKey, type OnlineStoreCore, type ReadRequest } from '@lockstep/sdk';
+import { UpstashStore, ValkeyStore } from '@lockstep/sdk/node';
+import { MemoryStore, UpstashStore as FetchUpstashStore, featureKey, type OnlineStoreCore, type ReadRequest } from '@lockstep/sdk';
 import { materialize, memorySource } from '@lockstep/offline';
 import { benchArgs, median, quantile } from './args.ts';
 import { startBenchServers } from './_store-servers.ts';
@@ -53,10 +58,11 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
   const project = 'bench';
 
   const servers = await startBenchServers();
-  const stores: Record<'memory' | 'resp' | 'http', OnlineStoreCore> = {
+  const stores: Record<'memory' | 'resp' | 'http' | 'http_fetch', OnlineStoreCore> = {
     memory: new MemoryStore(),
     resp: new ValkeyStore({ url: servers.redisUrl }),
     http: new UpstashStore({ url: servers.gatewayUrl, token: servers.token }),
+    http_fetch: new FetchUpstashStore({ url: servers.gatewayUrl, token: servers.token }),
   };
   await materialize({ store: stores.memory, project, views: [userView, adView], source, asOfMs: now });
   const { views } = await materialize({ store: stores.resp, project, views: [userView, adView], source, asOfMs: now });
@@ -83,6 +89,7 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
     memory: storeCalls(stores.memory),
     resp: storeCalls(stores.resp),
     http: storeCalls(stores.http),
+    http_fetch: storeCalls(stores.http_fetch),
     'raw-iovalkey': rawKeys.map((keys) => () => valkey.mget(keys)),
     'raw-upstash-client': rawKeys.map((keys) => () => upstash.mget(...keys)),
   };
@@ -90,12 +97,13 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
   // Every peer reads the same rows before anything is timed.
   const [expected] = await stores.resp.readRows(requests[0], { project });
   if (!expected.every((row) => row !== undefined)) throw new Error('the materialized rows are not all there');
-  for (const name of ['memory', 'http'] as const) {
+  for (const name of ['memory', 'http', 'http_fetch'] as const) {
     const got = await stores[name].readRows(requests[0], { project });
     if (JSON.stringify(got) !== JSON.stringify(await stores.resp.readRows(requests[0], { project }))) throw new Error(`${name} read other rows`);
   }
 
   const runs: Record<string, { p50: number[]; p99: number[] }> = {};
+  const loadStart = loadavg()[0];
   try {
     for (let r = 0; r < repeats; r++) {
       for (const [name, peerCalls] of Object.entries(peers)) {
@@ -118,5 +126,7 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
     features_per_view: width,
     calls,
     repeats,
+    load_average_start: round(loadStart),
+    load_average: round(loadavg()[0]),
   };
 }

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { StoreError, featureViewSchemaHash, type FeatureViewSpec } from '@lockstep/sdk';
+import { UpstashStore as NodeUpstashStore } from '@lockstep/sdk/node';
 import { openStoreLeg, useStoreServers } from './support/online-stores.ts';
 
 const base = {
@@ -33,8 +34,8 @@ async function eventually<T>(attempt: () => Promise<T>): Promise<T> {
 }
 
 describe.skipIf(!haveRedis)('online store during a Redis outage', () => {
-  it.each(['resp', 'http'] as const)('%s: fails with StoreError while Redis is down, recovers when it is back', async (leg) => {
-    const store = openStoreLeg(leg, servers);
+  it.each(['resp', 'http', 'http-node'] as const)('%s: fails with StoreError while Redis is down, recovers when it is back', async (leg) => {
+    const store = leg === 'http-node' ? new NodeUpstashStore({ url: servers().gateway.url, token: servers().token }) : openStoreLeg(leg, servers);
     const project = `outage_${leg}`;
     const publishOne = async (value: number) => {
       const version = await store.allocateVersion(project);

@@ -1,6 +1,7 @@
 /**
  * The online store contract, run unchanged against MemoryStore, ValkeyStore (real redis-server) and
- * UpstashStore → real `lockstep gateway` → the same redis-server.
+ * UpstashStore → real `lockstep gateway` → the same redis-server, the latter both over `fetch` (`http`, the
+ * core's) and over node:http (`http-node`, the one `@lockstep/sdk/node` gives).
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -14,7 +15,7 @@ import {
   type FeatureViewSpec,
   type OnlineStoreCore,
 } from '@lockstep/sdk';
-import { ValkeyStore } from '@lockstep/sdk/node';
+import { NodeHttpRequester, UpstashStore as NodeUpstashStore, ValkeyStore } from '@lockstep/sdk/node';
 import { Redis as Upstash } from '@upstash/redis';
 import { Redis as Valkey } from 'iovalkey';
 import { STORE_LEGS, openStoreLeg, useStoreServers, type StoreLeg } from './support/online-stores.ts';
@@ -37,16 +38,20 @@ const adStats = makeView('ad_stats', ['ctr_1d', 'clicks_1d', 'age_days'], 3600, 
 
 // Outside CI a machine without redis-server runs the memory leg only (requireBinary says why); in CI it fails.
 const { haveRedis, servers } = useStoreServers();
-const legs = STORE_LEGS.filter((leg) => leg === 'memory' || haveRedis);
+type Leg = StoreLeg | 'http-node';
+const legs: Leg[] = [...STORE_LEGS, 'http-node' as const].filter((leg) => leg === 'memory' || haveRedis);
 let projectSeq = 0;
 /** A fresh project per test: the legs share one redis-server. */
 const freshProject = (leg: string) => `t${process.pid}_${leg}_${++projectSeq}`;
 
 
-describe.each(legs)('online store contract: %s', (leg: StoreLeg) => {
+describe.each(legs)('online store contract: %s', (leg: Leg) => {
   const stores: OnlineStoreCore[] = [];
   const open = () => {
-    const store = openStoreLeg(leg, servers, { sameDataAs: stores[0] });
+    const store =
+      leg === 'http-node'
+        ? new NodeUpstashStore({ url: servers().gateway.url, token: servers().token })
+        : openStoreLeg(leg, servers, { sameDataAs: stores[0] });
     stores.push(store);
     return store;
   };
@@ -305,6 +310,30 @@ describe.skipIf(!haveRedis)('stores over clients configured by the application',
       await writer.close(); // does not close a client it did not open
       expect(valkey.status).toBe('ready');
       valkey.disconnect();
+    }
+  });
+
+  it('the Node UpstashStore over a configured @upstash/redis client, and an @upstash/redis client over NodeHttpRequester', async () => {
+    const { gateway, token } = servers();
+    const project = freshProject('node-configured');
+    const t = Date.now();
+    const requester = new NodeHttpRequester({ url: gateway.url, token });
+    const client = new Upstash(requester); // the client's commands over node:http
+    const writer = new NodeUpstashStore({ url: gateway.url, token });
+    const reader = new NodeUpstashStore({ redis: new Upstash({ url: gateway.url, token, retry: false, enableTelemetry: false }) });
+    try {
+      await client.set(`${project}:k`, 'v', { ex: 60 });
+      expect(await client.get(`${project}:k`)).toBe('v');
+      expect(await client.mget(`${project}:k`, `${project}:none`)).toEqual(['v', null]);
+      const version = await writer.allocateVersion(project);
+      await writer.writeRows(userStats, [{ entity: [1], eventTimeMs: t, values: [0.5, 2] }], { project, version });
+      await writer.publish([{ view: userStats, version, watermark: { version, asOfMs: t } }], { project });
+      expect(await reader.readRows([{ view: userStats, entities: [[1], [2]] }], { project })).toEqual([[{ eventTimeMs: t, values: [0.5, 2] }, undefined]]);
+      expect(writer.description).toBe(`UpstashStore(${gateway.url})`);
+    } finally {
+      await writer.close();
+      await reader.close();
+      requester.close();
     }
   });
 });

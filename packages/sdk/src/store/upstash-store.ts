@@ -14,11 +14,23 @@ import { StoreError, excerpt } from '../errors.ts';
 import { OnlineStoreCore } from './store-core.ts';
 import { transportError, withAbort, type RedisCommand, type RedisReply, type StoreTransport } from './transport.ts';
 
-/** Options for {@link UpstashStore}: an existing client, or the URL and token to make one. */
+/** Options for {@link UpstashStore}: an existing client or requester, or the URL and token to make one. */
 export type UpstashStoreOptions =
   | {
       /** A configured `@upstash/redis` client (its URL, token, retry and encoding settings are used as they are). */
       redis: Redis;
+    }
+  | {
+      /**
+       * Any implementation of `@upstash/redis`'s one-method HTTP interface, e.g. `NodeHttpRequester` of
+       * `@lockstep/sdk/node`. It must answer plain (not base64-encoded) JSON. The store does not close it.
+       */
+      requester: Requester;
+      /**
+       * Where it goes, for messages.
+       * @default 'configured requester'
+       */
+      where?: string;
     }
   | {
       /** REST URL, e.g. `https://eu1-xyz.upstash.io` or a `lockstep gateway` at `http://127.0.0.1:8079`. */
@@ -81,6 +93,10 @@ class UpstashTransport implements StoreTransport {
 /** The online store over Upstash REST (Upstash or `lockstep gateway`). */
 export class UpstashStore extends OnlineStoreCore {
   constructor(options: UpstashStoreOptions) {
+    if ('requester' in options) {
+      super(new UpstashTransport(options.requester), `UpstashStore(${options.where ?? 'configured requester'})`);
+      return;
+    }
     const redis =
       'redis' in options
         ? options.redis

@@ -22,7 +22,8 @@ import { specInputs, type ModelInputSpec } from '@lockstep/sdk';
 import { arraySource, type BatchSource } from '../packages/offline/src/train/batch-source.ts';
 import { duckdbSource, quoteIdent, quoteString } from '../packages/offline/src/train/duckdb-source.ts';
 import { train, type TrainOptions } from '../packages/offline/src/train/trainer.ts';
-import { evaluate } from '../packages/offline/src/evaluate/evaluate.ts';
+import { evaluate, scoreRows } from '../packages/offline/src/evaluate/evaluate.ts';
+import { aucDifference } from '../packages/offline/src/evaluate/auc-difference.ts';
 import { pythonUnavailable, runPython } from '../packages/offline/src/evaluate/debian-python.ts';
 import { clickDelayCdf } from '../packages/offline/src/generator/index.ts';
 import { benchArgs } from './args.ts';
@@ -91,8 +92,9 @@ async function tuneAndTest(family: 'lr' | 'fm', grid: Config[], data: Record<'tu
   }
   const final = await train(data.finalTrain, { family, ...best!.config, epochs: best!.epochs });
   const ev = await evaluate(final.params, data.test, reference ? { reference: REFERENCE } : {});
+  const scored = await scoreRows(final.params, data.test);
   console.error(`lockstep-${family} test: auc ${ev.metrics.auc.toFixed(4)} logloss ${ev.metrics.logloss.toFixed(5)} calibration ${ev.metrics.calibration.toFixed(3)}`);
-  return { ev, params: { ...best!.config, epochs: best!.epochs }, devLoss: best!.loss, seconds: final.seconds };
+  return { ev, scored, params: { ...best!.config, epochs: best!.epochs }, devLoss: best!.loss, seconds: final.seconds };
 }
 
 const LR_GRID: Config[] = [0.02, 0.05, 0.1, 0.2].flatMap((alpha) => [0, 1].flatMap((l1) => [0.1, 1].map((l2) => ({ ftrl: { alpha, l1, l2 } }))));
@@ -126,17 +128,44 @@ async function runDataset(d: Dataset, peers: boolean): Promise<{ figures: Record
     'lockstep-fm': { auc: fm.ev.metrics.auc, logloss: fm.ev.metrics.logloss },
   };
   const details: Record<string, unknown> = { rows, input_spec: chosen!.name, 'lockstep-lr': lr.params, 'lockstep-fm': fm.params };
+  const predictions: Record<string, ArrayLike<number>> = { 'lockstep-lr': lr.scored.predictions, 'lockstep-fm': fm.scored.predictions };
+  let peerLabels: number[] | undefined;
   if (peers) {
-    const out = JSON.parse(await runPython(join(ROOT, 'bench/peers/quality.py'), [], JSON.stringify(d.peer), { stderr: 'inherit' })) as Record<string, { auc: number; logloss: number; params: unknown }>;
+    const { test_labels: labels, ...out } = JSON.parse(await runPython(join(ROOT, 'bench/peers/quality.py'), [], JSON.stringify(d.peer), { stderr: 'inherit' })) as {
+      test_labels: number[];
+    } & Record<string, { auc: number; logloss: number; params: unknown; predictions: number[] }>;
+    peerLabels = labels;
     for (const [k, v] of Object.entries(out)) {
       figures[k] = { auc: v.auc, logloss: v.logloss };
       details[k] = v.params;
+      predictions[k] = v.predictions;
     }
   }
   if (lr.ev.bayes) figures.bayes = { auc: lr.ev.bayes.metrics.auc, logloss: lr.ev.bayes.metrics.logloss };
-  const bestPeer = Math.max(...Object.entries(figures).filter(([k]) => k !== 'bayes' && !k.startsWith('lockstep')).map(([, v]) => v.auc));
-  const bestOurs = Math.max(figures['lockstep-lr'].auc, figures['lockstep-fm'].auc);
-  if (Number.isFinite(bestPeer)) details.best_lockstep_minus_best_peer_auc = +(bestOurs - bestPeer).toFixed(4);
+  const best = (ours: boolean) =>
+    Object.entries(figures)
+      .filter(([k]) => k !== 'bayes' && k.startsWith('lockstep') === ours)
+      .reduce<[string, number] | undefined>((b, [k, v]) => (!b || v.auc > b[1] ? [k, v.auc] : b), undefined);
+  const bestOurs = best(true)!;
+  const bestPeer = best(false);
+  if (bestPeer) {
+    details.best_lockstep_minus_best_peer_auc = +(bestOurs[1] - bestPeer[1]).toFixed(4);
+    // Paired on the same test rows: both sides read the test file in its order; the labels prove the pairing.
+    const labels = lr.scored.labels;
+    if (peerLabels?.length === labels.length && peerLabels.every((y, i) => y === labels[i])) {
+      const diff = aucDifference(predictions[bestOurs[0]], predictions[bestPeer[0]], labels);
+      details.auc_difference_delong = {
+        models: `${bestOurs[0]} − ${bestPeer[0]}`,
+        difference: +diff.difference.toFixed(4),
+        standard_error: +diff.standardError.toFixed(4),
+        ci95: [+diff.low.toFixed(4), +diff.high.toFixed(4)],
+        p_value: +diff.pValue.toFixed(3),
+      };
+      console.error(`${d.name}: AUC ${bestOurs[0]} − ${bestPeer[0]} = ${diff.difference.toFixed(4)}, 95% CI [${diff.low.toFixed(4)}, ${diff.high.toFixed(4)}] (DeLong)`);
+    } else {
+      details.auc_difference_delong = { skipped: "the peers' test rows are not in lockstep's order" };
+    }
+  }
   return { figures, details };
 }
 
@@ -203,7 +232,8 @@ async function sponsored(impressions: number): Promise<Dataset> {
   const key = quoteIdent(repo.labels.key);
   const scale = clickDelayCdf(repo.labels.windowMs / 1000);
   const parquet = (p: string) => `read_parquet(${quoteString(p)})`;
-  const test = `(SELECT t.*, o.p_click * ${scale} AS ${REFERENCE} FROM ${parquet(sets.test.path)} t JOIN ${parquet(data.oracle)} o ON o.${key} = t.${key})`;
+  // In the file's row order (a join may reorder), the order of the peers' CSV: the AUC difference pairs rows.
+  const test = `(SELECT t.*, o.p_click * ${scale} AS ${REFERENCE} FROM read_parquet(${quoteString(sets.test.path)}, file_row_number = true) t JOIN ${parquet(data.oracle)} o ON o.${key} = t.${key} ORDER BY t.file_row_number)`;
 
   // Peers get the columns lockstep's input reads, with the request-time derivations the spec applies to ts.
   const inputs = specInputs(spec).filter((c) => c !== 'ts' && c !== 'user_stats__last_seen_all');

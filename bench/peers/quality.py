@@ -5,7 +5,9 @@ chosen setting is then retrained on the final training split and scored once on 
 Input: a JSON job on stdin:
   {"name", "sep", "header": bool, "names": [...] | null, "label", "categorical": [...], "numeric": [...],
    "tune": {"train": path, "dev": path}, "final": {"train": path, "test": path}, "fast": bool}
-Output: one JSON object {"sklearn-lr": {"auc", "logloss", "params"}, "xgboost": {...}} on stdout; progress on stderr.
+Output: one JSON object {"sklearn-lr": {"auc", "logloss", "params", "predictions"}, "xgboost": {...}, "test_labels": [...]}
+on stdout, the predictions and labels in the test file's row order (for the paired AUC-difference interval);
+progress on stderr.
 """
 import json
 import sys
@@ -42,9 +44,14 @@ def load(path):
     return df[cat + num], (y > 0).astype(int)
 
 
-def scores(p, y):
+def scores(p, y, keep=False):
     p = np.clip(p, 1e-15, 1 - 1e-15)
-    return {"auc": float(roc_auc_score(y, p)), "logloss": float(log_loss(y, p, labels=[0, 1]))}
+    s = {"auc": float(roc_auc_score(y, p)), "logloss": float(log_loss(y, p, labels=[0, 1]))}
+    return {**s, "predictions": [float(v) for v in p]} if keep else s
+
+
+def brief(s):
+    return {k: v for k, v in s.items() if k != "predictions"}
 
 
 tune_train, tune_dev = load(job["tune"]["train"]), load(job["tune"]["dev"])
@@ -77,8 +84,8 @@ for mode in (["scaled", "binned"] if num else ["none"]):
             best = (s["logloss"], C, mode)
 _, C, mode = best
 model = sk_pipeline(C, mode).fit(*final_train)
-out["sklearn-lr"] = {**scores(model.predict_proba(final_test[0])[:, 1], final_test[1]), "params": {"C": C, "numeric": mode}}
-log(f"sklearn-lr test: {out['sklearn-lr']}")
+out["sklearn-lr"] = {**scores(model.predict_proba(final_test[0])[:, 1], final_test[1], keep=True), "params": {"C": C, "numeric": mode}}
+log(f"sklearn-lr test: {brief(out['sklearn-lr'])}")
 
 
 # ---- XGBoost: categoricals as integer codes (by training frequency; unseen → missing), numerics as they are.
@@ -112,6 +119,7 @@ ft, fx = codes(final_train[0], [final_train[0], final_test[0]])
 clf = xgb.XGBClassifier(tree_method="hist", max_depth=depth, min_child_weight=mcw, learning_rate=0.1, n_estimators=trees,
                         subsample=0.9, colsample_bytree=0.8, random_state=0, n_jobs=1)
 clf.fit(ft, final_train[1], verbose=False)
-out["xgboost"] = {**scores(clf.predict_proba(fx)[:, 1], final_test[1]), "params": {"max_depth": depth, "min_child_weight": mcw, "trees": trees}}
-log(f"xgboost test: {out['xgboost']}")
+out["xgboost"] = {**scores(clf.predict_proba(fx)[:, 1], final_test[1], keep=True), "params": {"max_depth": depth, "min_child_weight": mcw, "trees": trees}}
+log(f"xgboost test: {brief(out['xgboost'])}")
+out["test_labels"] = [int(v) for v in final_test[1]]
 print(json.dumps(out))

@@ -15,6 +15,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { quoteString, duckdbSource } from '../packages/offline/src/train/duckdb-source.ts';
@@ -141,6 +142,7 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
   // under the same machine load. Wall-clock and CPU time (process CPU seconds) are both recorded: on a shared
   // machine the CPU figure is the single-core throughput, the wall figure what was observed.
   const runs: Record<string, Array<{ wall: number; cpu: number }>> = {};
+  const loadStart = loadavg()[0];
   const record = (name: string, t: { wall: number; cpu: number }) => {
     (runs[name] ??= []).push(t);
     console.error(`${name} pass ${runs[name].length}: ${t.wall.toFixed(2)} s wall, ${t.cpu.toFixed(2)} s CPU, ${Math.round(rows / t.wall).toLocaleString('en-US')} rows/s`);
@@ -161,7 +163,9 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
   }
   peer?.close();
 
-  const out: Record<string, unknown> = { bench: 'train', rows, width, dimension, source: data.source, repeats };
+  // The 1-minute load average before and after the passes: the wall figures are only comparable on a quiet machine.
+  const load = [loadStart, loadavg()[0]].map((x) => +x.toFixed(2));
+  const out: Record<string, unknown> = { bench: 'train', rows, width, dimension, source: data.source, repeats, load_average: load };
   const figure = (name: string) => {
     const t = runs[name];
     return {

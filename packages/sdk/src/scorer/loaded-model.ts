@@ -109,6 +109,8 @@ export interface Buffers {
   sharedValues: Float32Array;
   rowIndices: Int32Array;
   rowValues: Float32Array;
+  /** The request-level row and the per-candidate row the vectorisers read (see assembleVectors). */
+  rows: { shared: Record<string, unknown>; candidate: Record<string, unknown> };
   /** Per view: the request's entities. */
   entities: ViewEntities[];
   /** Per view, per entity: the feature values (read only: they may be a stored row's own). */

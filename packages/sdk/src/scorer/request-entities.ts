@@ -39,7 +39,16 @@ export interface ViewEntities {
   failed: Array<DefaultedReason | undefined> | undefined;
   /** Keyed entities that were not cache hits, by key (created on the first). */
   seen: Map<KeyPart, number> | undefined;
+  /**
+   * For uncached views whose keys but the last are read from the user or the context (user × category): the last
+   * key's values met, each with the last request that met it and its position there. Kept across requests (bounded
+   * by {@link BY_LAST_KEY_LIMIT}), so that deduplicating a request's entities allocates nothing once warm.
+   */
+  byLastKey: Map<KeyPart, { mark: number; slot: number }> | undefined;
 }
+
+/** Values kept in {@link ViewEntities.byLastKey} before it starts over (between requests). */
+const BY_LAST_KEY_LIMIT = 4096;
 
 /** Empty entities for a view, to be filled by {@link collectEntities} request after request. */
 export function viewEntities(view: ViewPlan): ViewEntities {
@@ -54,6 +63,7 @@ export function viewEntities(view: ViewPlan): ViewEntities {
     misses: [],
     failed: undefined,
     seen: undefined,
+    byLastKey: undefined,
   };
 }
 
@@ -173,6 +183,29 @@ export function collectEntities(
   }
   const scratch = new Array<KeyPart>(keyNames.length);
   const last = keyNames.length - 1;
+  if (!cache && n > 0 && leadingKeysPerRequest(view)) {
+    // The leading keys (the user) are the same for every candidate: read (and checked) once, in key order as below;
+    // the entities then differ by their last key alone.
+    for (let i = 0; i < last; i++) scratch[i] = keyValue(view, i, user, ctx, cands[0], 0);
+    let byLast = e.byLastKey;
+    if (byLast === undefined || byLast.size > BY_LAST_KEY_LIMIT) byLast = e.byLastKey = new Map();
+    const name = keyNames[last];
+    const declared = view.keyScopes[last] === 'candidate';
+    for (let r = 0; r < n; r++) {
+      const value = declared ? cands[r][name] : undefined;
+      const key = isKeyPart(value) ? value : keyValue(view, last, user, ctx, cands[r], r);
+      let met = byLast.get(key);
+      if (met === undefined) byLast.set(key, (met = { mark: 0, slot: 0 }));
+      if (met.mark !== mark) {
+        met.mark = mark;
+        scratch[last] = key;
+        met.slot = add(e, cache, undefined, scratch, undefined);
+        e.misses.push(met.slot);
+      }
+      slotOf[r] = met.slot;
+    }
+    return;
+  }
   // Uncached views of several keys (user × category) deduplicate through nested maps: no key strings at all.
   const root = new Map<KeyPart, unknown>();
   // The first key's last value and its node: usually the user, the same for every candidate.
@@ -208,6 +241,12 @@ export function collectEntities(
     }
     slotOf[r] = slot;
   }
+}
+
+/** Whether every join key of `view` but the last is declared on the user or the context. */
+function leadingKeysPerRequest(view: ViewPlan): boolean {
+  for (let i = 0; i < view.keyScopes.length - 1; i++) if (view.keyScopes[i] !== 'user' && view.keyScopes[i] !== 'context') return false;
+  return true;
 }
 
 /** Appends an entity; returns its position. */

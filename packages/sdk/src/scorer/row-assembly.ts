@@ -35,6 +35,7 @@ export function takeBuffers(m: LoadedModel, rows: number, width: number): Buffer
     sharedValues: new Float32Array(width),
     rowIndices: new Int32Array(width),
     rowValues: new Float32Array(width),
+    rows: buf?.rows ?? { shared: {}, candidate: {} },
     entities: buf?.entities ?? m.views.map(viewEntities),
     resolved: buf?.resolved ?? m.views.map(() => []),
     stable: buf?.stable ?? m.views.map(() => []),
@@ -125,7 +126,10 @@ export function assembleVectors(m: LoadedModel, a: Assembly, buf: Buffers): void
   }
 
   // The request-level row: user and context values, the request time, the features of user-level views.
-  const row: Record<string, unknown> = {};
+  // Reused across requests (debug output keeps its rows: fresh ones then). Every request writes the same names in
+  // the same order, so the objects keep one shape; a name that only some requests write (the columns of a view
+  // whose keys are not declared, shared or not by request) is never read by the shared fields (see loadModel).
+  const row: Record<string, unknown> = debugRows ? {} : buf.rows.shared;
   for (let i = 0; i < m.requestInputs.length; i++) {
     const name = m.requestInputs[i];
     const scope = m.requestInputScopes[i];
@@ -156,7 +160,7 @@ export function assembleVectors(m: LoadedModel, a: Assembly, buf: Buffers): void
   }
 
   // The per-candidate row: only what per-candidate fields read; its request-level values are written once.
-  const crow: Record<string, unknown> = {};
+  const crow: Record<string, unknown> = debugRows ? {} : buf.rows.candidate;
   const inputs = m.candidateInputs;
   for (let i = 0; i < inputs.length; i++) {
     const { name, scope } = inputs[i];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeFeatureValue, decodeFeatureValueJson, scanFeatureValue, decodePointer, encodeEntityKey, encodeFeatureValue, encodePointer, featureKey } from './online-format.ts';
+import { decodeFeatureBytes, decodeFeatureValue, decodeFeatureValueJson, scanFeatureBytes, decodePointer, encodeEntityKey, encodeFeatureValue, encodePointer, featureKey } from './online-format.ts';
 
 describe('online format', () => {
   const view = { name: 'user_stats', schemaHash: '0a1b2c3d' };
@@ -59,11 +59,14 @@ describe('online format', () => {
       }
     };
     const same = (text: string, width: number) => {
-      const fast = decodeFeatureValue(text, width);
       const reference = decodeFeatureValueJson(text, width);
-      expect(fast, text).toEqual(reference);
-      // toEqual does not tell 0 from -0: compare the bits.
-      if (fast) expect(fast.values.map((v) => (Object.is(v, -0) ? '-0' : v)), text).toEqual(reference!.values.map((v) => (Object.is(v, -0) ? '-0' : v)));
+      // As text, and as bytes inside a larger buffer (as in a RESP reply), with junk after the value.
+      const bytes = new TextEncoder().encode(`$9\r\n${text}ull,1]`);
+      for (const fast of [decodeFeatureValue(text, width), decodeFeatureBytes(bytes, width, 4, bytes.length - 6)]) {
+        expect(fast, text).toEqual(reference);
+        // toEqual does not tell 0 from -0: compare the bits.
+        if (fast) expect(fast.values.map((v) => (Object.is(v, -0) ? '-0' : v)), text).toEqual(reference!.values.map((v) => (Object.is(v, -0) ? '-0' : v)));
+      }
     };
 
     it('on random values as the encoder writes them, of the right and of another width', () => {
@@ -78,15 +81,17 @@ describe('online format', () => {
     });
 
     it('takes the fast path for values of short numbers', () => {
-      expect(scanFeatureValue('[1700000000000,0.5,-12,null,1e-7,2.5e+21,0]', 6)).toEqual({ eventTimeMs: 1700000000000, values: [0.5, -12, null, 1e-7, 2.5e21, 0] });
-      expect(scanFeatureValue('[1,0.30000000000000004]', 1)).toBeUndefined(); // 17 digits: the reference reads it
+      const scan = (text: string, width: number) => scanFeatureBytes(new TextEncoder().encode(text), 0, text.length, width);
+      expect(scan('[1700000000000,0.5,-12,null,1e-7,2.5e+21,0]', 6)).toEqual({ eventTimeMs: 1700000000000, values: [0.5, -12, null, 1e-7, 2.5e21, 0] });
+      expect(scan('[1,0.30000000000000004]', 1)).toBeUndefined(); // 17 digits: the reference reads it
+      expect(scan('[1,n]', 1)).toBeUndefined();
     });
 
     it('on text the encoder does not write (refusing what JSON.parse refuses, reading what it reads)', () => {
       const texts = [
         '[1,2]', '[ 1,2]', '[1, 2]', '[1,2 ]', '[1,02]', '[1,2.]', '[1,.5]', '[1,-]', '[1,1e]', '[1,1e+]', '[1,1E5]', '[1,1e-400]',
         '[1,1e400]', '[-0,0]', '[1,-0]', '[1,nul]', '[1,null]', '[null,1]', '[1,nulll]', '[1,true]', '[1,"2"]', '[1,2,]', '[1,,2]',
-        '[1,2]x', '[1,2', '1,2]', '[]', '[1]', '[1,{}]', '[1,[2]]', '[1,0.0000000000000000000001]', '[1,123456789012345]',
+        '[1,2]x', '[1,2', '1,2]', '[]', '[1]', '[', ']', '', '[1,n]', '[1,nu]', '[1,"é"]', '[1,2]é', '[1,2é]', '[1,{}]', '[1,[2]]', '[1,0.0000000000000000000001]', '[1,123456789012345]',
         '[1,1234567890123456]', '[1,9007199254740993]', '[1e3,2]', '[1.5,2]', '[-1,2]', '[1,-1e-22]', '[1,1e22]', '[1,1e23]',
         '[1,0e0]', '[1,00]', '[1,+1]', '[1,Infinity]', '[1,NaN]', '[1,2]\n',
       ];

@@ -13,6 +13,7 @@ import type { LoadedBundle } from './bundle-loader.ts';
 import type { CacheEntry, CachePartition } from './entity-cache.ts';
 import type { ViewEntities } from './request-entities.ts';
 import type { ModelInfo } from './types.ts';
+import { rowOf } from './row-assembly.ts';
 
 export type Scope = 'user' | 'context' | 'candidate';
 
@@ -180,13 +181,13 @@ export async function loadModel(bundle: LoadedBundle, engines: CreateEngineOptio
   for (const [name, scope] of scopeOf) if (scope !== 'candidate') sharedValues.add(name);
   for (const v of views) if (v.keyNames.every((k) => scopeOf.has(k) && scopeOf.get(k) !== 'candidate')) v.columns.forEach((c) => sharedValues.add(c));
   const isShared = (f: FieldSpec) => f.inputs.every((i) => sharedValues.has(i)) && (f.derive !== 'age_seconds' || sharedValues.has(timestampField));
-  const group = (keep: (f: FieldSpec) => boolean): FieldGroup | undefined => {
+  const group = (keep: (f: FieldSpec) => boolean, rowNames: readonly string[] = []): FieldGroup | undefined => {
     const slots = manifest.input.fields.flatMap((f, j) => (keep(f) ? [j] : []));
     if (!slots.length) return undefined;
     return {
       vectorizer: compileVectorizer({ ...manifest.input, fields: slots.map((j) => manifest.input.fields[j]) }),
       slots: Int32Array.from(slots),
-      scratch: { row: {}, indices: new Int32Array(slots.length), values: new Float32Array(slots.length) },
+      scratch: { row: rowOf(rowNames), indices: new Int32Array(slots.length), values: new Float32Array(slots.length) },
     };
   };
   // A field reading only one view's features and join keys (the ad's CTR bucket, the ad id itself; no other
@@ -199,7 +200,7 @@ export async function loadModel(bundle: LoadedBundle, engines: CreateEngineOptio
   const isCandidate = (f: FieldSpec) => !isShared(f) && !entityView(f);
   const candidateReads = new Set(manifest.input.fields.filter(isCandidate).flatMap((f) => f.inputs));
   for (const v of views) {
-    v.fields = group((f) => entityView(f) === v);
+    v.fields = group((f) => entityView(f) === v, [...v.columns, ...v.keyNames]);
     v.candidateRead = Int32Array.from(v.columns.flatMap((c, i) => (candidateReads.has(c) ? [i] : [])));
   }
 

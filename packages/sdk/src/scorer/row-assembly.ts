@@ -35,12 +35,27 @@ export function takeBuffers(m: LoadedModel, rows: number, width: number): Buffer
     sharedValues: new Float32Array(width),
     rowIndices: new Int32Array(width),
     rowValues: new Float32Array(width),
-    rows: buf?.rows ?? { shared: {}, candidate: {} },
+    rows: buf?.rows ?? {
+      shared: rowOf([...m.requestInputs, m.timestampField, ...m.views.flatMap((v) => v.columns)]),
+      candidate: rowOf([...m.candidateInputs.map((i) => i.name), m.timestampField, ...m.views.flatMap((v) => Array.from(v.candidateRead, (f) => v.columns[f]))]),
+    },
     entities: buf?.entities ?? m.views.map(viewEntities),
     resolved: buf?.resolved ?? m.views.map(() => []),
     stable: buf?.stable ?? m.views.map(() => []),
     slots: buf?.slots ?? m.views.map(() => EMPTY),
   };
+}
+
+/**
+ * A row object holding every name it will be given, each `undefined`. A property created with a number would store
+ * it in a box of its own, a fresh copy of which every read by a computed name allocates; one created `undefined`
+ * and given numbers afterwards stores the number as it was read (already boxed when it is not an integer), and
+ * reads return it as it is.
+ */
+export function rowOf(names: readonly string[]): Record<string, unknown> {
+  const row: Record<string, unknown> = {};
+  for (const name of names) row[name] = undefined;
+  return row;
 }
 
 /** Copies entry `k` of a field group's slots into row `base` of the full vectors. */

@@ -58,11 +58,15 @@ describe('online format', () => {
         default: return sign * Math.floor(rand() * 1e12) * 10 ** Math.floor(rand() * 30);
       }
     };
+    let scanned = 0;
     const same = (text: string, width: number) => {
       const reference = decodeFeatureValueJson(text, width);
-      // As text, and as bytes inside a larger buffer (as in a RESP reply), with junk after the value.
+      // As text, and as bytes inside a larger buffer (as in a RESP reply), with junk after the value; and the
+      // scanner itself (the decoders rest it on runs of values it leaves to the reference).
       const bytes = new TextEncoder().encode(`$9\r\n${text}ull,1]`);
-      for (const fast of [decodeFeatureValue(text, width), decodeFeatureBytes(bytes, width, 4, bytes.length - 6)]) {
+      const scan = scanFeatureBytes(bytes, 4, bytes.length - 6, width);
+      if (scan) scanned++;
+      for (const fast of [decodeFeatureValue(text, width), decodeFeatureBytes(bytes, width, 4, bytes.length - 6), scan ?? reference]) {
         expect(fast, text).toEqual(reference);
         // toEqual does not tell 0 from -0: compare the bits.
         if (fast) expect(fast.values.map((v) => (Object.is(v, -0) ? '-0' : v)), text).toEqual(reference!.values.map((v) => (Object.is(v, -0) ? '-0' : v)));
@@ -78,6 +82,7 @@ describe('online format', () => {
         same(text, width - 1);
         same(text, width + 1);
       }
+      expect(scanned).toBeGreaterThan(500); // the scanner read a good share itself
     });
 
     it('takes the fast path for values of short numbers', () => {

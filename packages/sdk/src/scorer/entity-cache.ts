@@ -63,8 +63,15 @@ function isDense(key: KeyPart): key is number {
 /** A range of 4,096 consecutive integer keys: their entries, and their memoised slots (see {@link DenseIndex}). */
 interface Chunk {
   entries: Array<CacheEntry | undefined>;
-  /** Per key, at (key mod 4096) × stride: [state, readAt, eventTimeMs, g indices, g values]; created on first use. */
+  /** Per key, at (key mod 4096) × stride: [state, readAt, eventTimeMs, g slots]; created on first use. */
   hot: Float64Array | undefined;
+  /**
+   * Views of `hot`'s memory: a record's slot j is the 8 bytes of `hot[o + 3 + j]`, its index in `hotIndices` at
+   * 2 (o + 3 + j) and its (float32) value in `hotValues` at 2 (o + 3 + j) + 1: half the bytes of two doubles, so
+   * that a record spans fewer cache lines.
+   */
+  hotIndices: Int32Array | undefined;
+  hotValues: Float32Array | undefined;
 }
 
 /** `state` bits of a hot record. */
@@ -89,7 +96,7 @@ class DenseIndex {
   #count = 0;
   /** The field group whose slots the hot records hold (one at a time: models reading the view differently swap). */
   group: object | undefined;
-  /** Values per hot record: 3 + 2 × the group's width. */
+  /** Doubles per hot record: 3 + the group's width. */
   stride = 0;
 
   constructor(maxEntries: number) {
@@ -107,7 +114,12 @@ class DenseIndex {
     if (chunk === undefined) {
       if (this.#count >= this.#maxChunks) return;
       this.#count++;
-      this.#chunks[key >>> CHUNK_BITS] = chunk = { entries: new Array<CacheEntry | undefined>(CHUNK_SIZE).fill(undefined), hot: undefined };
+      this.#chunks[key >>> CHUNK_BITS] = chunk = {
+        entries: new Array<CacheEntry | undefined>(CHUNK_SIZE).fill(undefined),
+        hot: undefined,
+        hotIndices: undefined,
+        hotValues: undefined,
+      };
     }
     chunk.entries[key & (CHUNK_SIZE - 1)] = e;
   }
@@ -125,11 +137,15 @@ class DenseIndex {
     if (chunk === undefined) return -1;
     if (this.group !== group) {
       // Another field group: the records of the previous one are dropped.
-      for (const c of this.#chunks) if (c) c.hot = undefined;
+      for (const c of this.#chunks) if (c) c.hot = c.hotIndices = c.hotValues = undefined;
       this.group = group;
-      this.stride = 3 + 2 * width;
+      this.stride = 3 + width;
     }
-    chunk.hot ??= new Float64Array(CHUNK_SIZE * this.stride);
+    if (chunk.hot === undefined) {
+      chunk.hot = new Float64Array(CHUNK_SIZE * this.stride);
+      chunk.hotIndices = new Int32Array(chunk.hot.buffer);
+      chunk.hotValues = new Float32Array(chunk.hot.buffer);
+    }
     return (key & (CHUNK_SIZE - 1)) * this.stride;
   }
 
@@ -173,16 +189,18 @@ export class CachePartition {
    */
   writeSlots(key: KeyPart, now: number, ts: number, ttlSeconds: number, group: object, at: Int32Array, indices: Int32Array, values: Float32Array, base: number): boolean {
     if (!isDense(key) || this.#dense.group !== group) return false;
-    const hot = this.#dense.chunk(key)?.hot;
+    const chunk = this.#dense.chunk(key);
+    const hot = chunk?.hot;
     if (hot === undefined) return false;
     const o = (key & (CHUNK_SIZE - 1)) * this.#dense.stride;
     if (!(hot[o] & HOT_VALID) || now - hot[o + 1] > this.#maxStalenessMs || !isFresh(hot[o + 2], ts, ttlSeconds)) return false;
     hot[o] = HOT_VALID | HOT_USED;
     this.#owner.hits++;
-    const g = at.length;
-    for (let j = 0; j < g; j++) {
-      indices[base + at[j]] = hot[o + 3 + j];
-      values[base + at[j]] = hot[o + 3 + g + j];
+    const hotIndices = chunk!.hotIndices!;
+    const hotValues = chunk!.hotValues!;
+    for (let j = 0, s = 2 * (o + 3); j < at.length; j++, s += 2) {
+      indices[base + at[j]] = hotIndices[s];
+      values[base + at[j]] = hotValues[s + 1];
     }
     return true;
   }
@@ -206,12 +224,17 @@ export class CachePartition {
     e.slotsFor = group;
     if (!isDense(key) || !e.row) return;
     const o = this.#dense.record(key, group, g);
-    const hot = o < 0 ? undefined : this.#dense.chunk(key)!.hot!;
-    if (!hot) return;
+    const chunk = o < 0 ? undefined : this.#dense.chunk(key)!;
+    if (!chunk) return;
+    const hot = chunk.hot!;
     hot[o] = HOT_VALID;
     hot[o + 1] = e.readAt;
     hot[o + 2] = e.eventTimeMs;
-    hot.set(e.slots, o + 3);
+    // Exact: indices are int32, values float32 (what the vectors hold).
+    for (let j = 0, s = 2 * (o + 3); j < g; j++, s += 2) {
+      chunk.hotIndices![s] = e.slots[j];
+      chunk.hotValues![s + 1] = e.slots[g + j];
+    }
   }
 
   /** The cached row for `key` (see {@link lookup}); `null` on a miss. */

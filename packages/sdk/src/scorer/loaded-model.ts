@@ -76,6 +76,9 @@ export interface LoadedModel {
    * the few feature columns they read): a small object, which V8 keeps in fast mode, unlike a row of every column.
    */
   candidateInputs: Array<{ name: string; scope: Scope | undefined }>;
+  /** The names of `candidateInputs` declared on the candidates, and of those not declared (read per candidate). */
+  candidateNames: string[];
+  undeclaredNames: string[];
   /** Whether per-candidate fields read the request time. */
   candidateReadsTs: boolean;
   views: ViewPlan[];
@@ -224,6 +227,8 @@ export async function loadModel(bundle: LoadedBundle, engines: CreateEngineOptio
     sharedFields: group(isShared),
     candidateFields: group(isCandidate),
     candidateInputs: requestInputs.filter((n) => candidateReads.has(n)).map((name) => ({ name, scope: scopeOf.get(name) })),
+    candidateNames: requestInputs.filter((n) => candidateReads.has(n) && scopeOf.get(n) === 'candidate'),
+    undeclaredNames: requestInputs.filter((n) => candidateReads.has(n) && !scopeOf.has(n)),
     candidateReadsTs: manifest.input.fields.some((f) => isCandidate(f) && (f.inputs.includes(timestampField) || f.derive === 'age_seconds')),
     views,
     requestInputs,

@@ -190,14 +190,16 @@ export function assembleVectors(m: LoadedModel, a: Assembly, buf: Buffers): void
     for (let j = 0; j < candidateRead.length; j++) crow[columns[candidateRead[j]]] = features[candidateRead[j]];
   }
 
+  const candidateNames = m.candidateNames;
+  const undeclaredNames = m.undeclaredNames;
   for (let r = 0; r < cands.length; r++) {
     const cand = cands[r];
     const base = r * width;
-    for (let i = 0; i < inputs.length; i++) {
-      const { name, scope } = inputs[i];
-      if (scope === 'candidate') crow[name] = cand[name];
+    for (let i = 0; i < candidateNames.length; i++) crow[candidateNames[i]] = cand[candidateNames[i]];
+    for (let i = 0; i < undeclaredNames.length; i++) {
+      const name = undeclaredNames[i];
       // Undeclared: the training row's precedence, {...user, ...context, ...candidate}.
-      else if (scope === undefined) crow[name] = name in cand ? cand[name] : name in ctx ? ctx[name] : user[name];
+      crow[name] = name in cand ? cand[name] : name in ctx ? ctx[name] : user[name];
     }
     for (let v = 0; v < views.length; v++) {
       const e = entities[v];

@@ -4,7 +4,7 @@
  * `ValkeyStore` (RESP, Node only) is exported from `@lockstep/sdk/node`.
  */
 export type * from './types.ts';
-export { type StoreTransport, type RedisCommand, type RedisReply, type RedisArg, withAbort } from './transport.ts';
+export { type StoreTransport, type MgetRowsReply, type RedisCommand, type RedisReply, type RedisArg, withAbort } from './transport.ts';
 export { OnlineStoreCore, DEFAULT_EXPIRY_SLACK_MS, type VersionCounts } from './store-core.ts';
 export { MemoryStore, type MemoryStoreOptions } from './memory-store.ts';
 export { UpstashStore, type UpstashStoreOptions } from './upstash-store.ts';

@@ -8,8 +8,8 @@
  * @module
  */
 import { STORE_SCRIPTS, type ScriptHost, type StoreScript } from './scripts.ts';
-import { OnlineStoreCore } from './store-core.ts';
-import { abortError, type MgetRowsReply, type RedisCommand, type RedisReply, type StoreTransport } from './transport.ts';
+import { OnlineStoreCore, type PrefixedRead, type PrefixedReads } from './store-core.ts';
+import { abortError, type RedisCommand, type RedisReply, type StoreTransport } from './transport.ts';
 import { StoreError } from '../errors.ts';
 import { decodeFeatureValue, type FeatureRow } from '../online-format.ts';
 
@@ -28,7 +28,8 @@ interface Entry {
   expireAt: number;
   /**
    * `value` decoded for {@link rowWidth} features, kept from the first read (a write replaces the entry): a read
-   * then copies a row instead of parsing JSON. The stored text stays what it is, for every other client.
+   * then answers this row (read-only, see `OnlineStore.readRows`) instead of parsing JSON. The stored text stays
+   * what it is, for every other client.
    */
   row: FeatureRow | undefined;
   /** The width {@link row} was decoded for; -1: not decoded yet. */
@@ -58,20 +59,62 @@ function globToRegExp(pattern: string): RegExp {
   return new RegExp(`${out}$`, 's');
 }
 
+/** Where the entity part of a key starts: after its fifth colon (`ls:<project>:<view>:<hash>:v<version>:`); -1: none. */
+function entityStart(key: string): number {
+  let at = -1;
+  for (let n = 0; n < 5; n++) if ((at = key.indexOf(':', at + 1)) < 0) return -1;
+  return at + 1;
+}
+
+/**
+ * The keys and their entries, shared by every client of the same data. `data` defines the contents; `index` holds
+ * the same entries of every key with an entity part, by prefix then entity part, so that a read resolves a view's
+ * prefix once and then hashes short entity keys rather than a freshly built long key per entity (that hashing was
+ * a tenth of a compute-only score). Every change goes through {@link put} and {@link drop}, which keep both.
+ */
+class Keyspace {
+  readonly data = new Map<string, Entry>();
+  readonly index = new Map<string, Map<string, Entry>>();
+
+  put(key: string, entry: Entry): void {
+    this.data.set(key, entry);
+    const at = entityStart(key);
+    if (at < 0) return;
+    const prefix = key.slice(0, at);
+    let keys = this.index.get(prefix);
+    if (keys === undefined) this.index.set(prefix, (keys = new Map()));
+    keys.set(key.slice(at), entry);
+  }
+
+  drop(key: string): boolean {
+    if (!this.data.delete(key)) return false;
+    const at = entityStart(key);
+    if (at < 0) return true;
+    const prefix = key.slice(0, at);
+    const keys = this.index.get(prefix)!;
+    keys.delete(key.slice(at));
+    // A deleted version leaves nothing behind.
+    if (keys.size === 0) this.index.delete(prefix);
+    return true;
+  }
+}
+
 /** The in-memory "server": a Map of strings with expiry and a small command interpreter. */
-class MemoryTransport implements StoreTransport, ScriptHost {
+class MemoryTransport implements StoreTransport, PrefixedReads, ScriptHost {
+  readonly #keys: Keyspace;
   readonly #data: Map<string, Entry>;
   readonly #now: () => number;
   #closed = false;
 
-  constructor(now: () => number, data = new Map<string, Entry>()) {
+  constructor(now: () => number, keys = new Keyspace()) {
     this.#now = now;
-    this.#data = data;
+    this.#keys = keys;
+    this.#data = keys.data;
   }
 
   /** Another client of the same data. */
   connect(): MemoryTransport {
-    return new MemoryTransport(this.#now, this.#data);
+    return new MemoryTransport(this.#now, this.#keys);
   }
 
   async send(commands: readonly RedisCommand[], signal?: AbortSignal): Promise<RedisReply[]> {
@@ -88,24 +131,30 @@ class MemoryTransport implements StoreTransport, ScriptHost {
     return replies;
   }
 
-  async mgetRows(keys: readonly string[], widths: readonly number[], signal?: AbortSignal): Promise<MgetRowsReply> {
+  async mgetPrefixed(first: string, reads: readonly PrefixedRead[], signal?: AbortSignal): Promise<string | null> {
     if (signal?.aborted) throw abortError(signal);
     if (this.#closed) throw new StoreError('MemoryStore is closed');
     const now = this.#now();
-    const rows = new Array<FeatureRow | undefined>(keys.length);
-    for (let i = 1; i < keys.length; i++) {
-      const entry = this.#live(keys[i], now);
-      if (entry === undefined) continue;
-      const width = widths[i];
-      if (entry.rowWidth !== width) {
-        entry.row = decodeFeatureValue(entry.value, width);
-        entry.rowWidth = width;
+    for (let r = 0; r < reads.length; r++) {
+      const { prefix, parts, width, rows } = reads[r];
+      // The index holds a key under this prefix only if its entity part starts right after it (a project or
+      // view name with a colon splits elsewhere): otherwise the full keys.
+      const indexed = entityStart(prefix) === prefix.length;
+      const keys = indexed ? this.#keys.index.get(prefix) : undefined;
+      for (let e = 0; e < parts.length; e++) {
+        let entry = indexed ? keys?.get(parts[e]) : this.#data.get(prefix + parts[e]);
+        if (entry !== undefined && entry.expireAt <= now) {
+          this.#keys.drop(prefix + parts[e]);
+          entry = undefined;
+        }
+        if (entry !== undefined && entry.rowWidth !== width) {
+          entry.row = decodeFeatureValue(entry.value, width);
+          entry.rowWidth = width;
+        }
+        rows[e] = entry?.row;
       }
-      const row = entry.row;
-      // A copy: the caller owns what it gets, the cached row stays as decoded.
-      if (row) rows[i] = { eventTimeMs: row.eventTimeMs, values: row.values.slice() };
     }
-    return { first: this.#live(keys[0], now)?.value ?? null, rows };
+    return this.#live(first, now)?.value ?? null;
   }
 
   async close(): Promise<void> {
@@ -117,18 +166,18 @@ class MemoryTransport implements StoreTransport, ScriptHost {
     const entry = this.#data.get(key);
     if (entry === undefined) return null;
     if (entry.expireAt <= this.#now()) {
-      this.#data.delete(key);
+      this.#keys.drop(key);
       return null;
     }
     return entry.value;
   }
 
   set(key: string, value: string, expireAtMs?: number): void {
-    this.#data.set(key, { value, expireAt: expireAtMs ? expireAtMs : Infinity, row: undefined, rowWidth: -1 });
+    this.#keys.put(key, { value, expireAt: expireAtMs ? expireAtMs : Infinity, row: undefined, rowWidth: -1 });
   }
 
   del(key: string): number {
-    return this.get(key) === null ? 0 : Number(this.#data.delete(key));
+    return this.get(key) === null ? 0 : Number(this.#keys.drop(key));
   }
 
   pexpire(key: string, ms: number): number {
@@ -142,7 +191,7 @@ class MemoryTransport implements StoreTransport, ScriptHost {
   #live(key: string, now: number): Entry | undefined {
     const entry = this.#data.get(key);
     if (entry === undefined || entry.expireAt > now) return entry;
-    this.#data.delete(key);
+    this.#keys.drop(key);
     return undefined;
   }
 
@@ -213,7 +262,7 @@ class MemoryTransport implements StoreTransport, ScriptHost {
     }
     if (nx && this.get(key) !== null) return null;
     if (expireAt && expireAt <= this.#now()) {
-      this.#data.delete(key); // as Redis: a SET with an expiry in the past leaves no key
+      this.#keys.drop(key); // as Redis: a SET with an expiry in the past leaves no key
       return 'OK';
     }
     this.set(key, value, expireAt);

@@ -54,6 +54,28 @@ interface CachedPointer {
   versions: Record<string, number>;
 }
 
+/** One view's part of a {@link PrefixedReads.mgetPrefixed} read. */
+export interface PrefixedRead {
+  /** The view version's key prefix ({@link viewKeyPrefix}). */
+  prefix: string;
+  /** The entities' encoded keys ({@link encodeEntityKey}): the keys read are `prefix + parts[e]`. */
+  parts: readonly string[];
+  /** The view's number of features, for {@link decodeFeatureValue}. */
+  width: number;
+  /** Filled by the read: `rows[e]` is the (read-only) row of `parts[e]`, or undefined. */
+  rows: Array<FeatureRow | undefined>;
+}
+
+/**
+ * The read path of a transport that keeps rows decoded and its keys indexed by view version (in-memory): one
+ * atomic MGET of `first` and of every `prefix + part`, answering `first`'s text and filling each read's rows, as
+ * `send([['MGET', …]])` and decoding would. Not part of {@link StoreTransport}: only an in-process store gains
+ * from being given the prefix and the entity parts apart (a network transport sends whole keys anyway).
+ */
+export interface PrefixedReads {
+  mgetPrefixed(first: string, reads: readonly PrefixedRead[], signal?: AbortSignal): Promise<string | null>;
+}
+
 /** A view's keys found by {@link OnlineStoreCore.scanVersions}: version → number of keys. */
 export type VersionCounts = Map<number, number>;
 
@@ -73,34 +95,58 @@ export class OnlineStoreCore implements OnlineStore {
     const { project, signal } = options;
     const { transport } = this;
     let pointer = this.#pointers.get(project) ?? (await this.#loadPointer(project, signal));
+    const prefixed = (transport as Partial<PrefixedReads>).mgetPrefixed ? (transport as StoreTransport & PrefixedReads) : undefined;
     for (let follows = 0; ; follows++) {
-      const keys: string[] = [pointerKey(project)];
-      // Widths per key for a transport that answers decoded rows; the others get text and the core decodes it.
-      const widths: number[] | undefined = transport.mgetRows ? [0] : undefined;
-      const starts = new Array<number>(requests.length);
-      for (let r = 0; r < requests.length; r++) {
-        const { view, entities } = requests[r];
-        const version = pointer.versions[pointerField(view)];
-        if (version === undefined) {
-          starts[r] = -1; // not published: every entity is missing
-          continue;
-        }
-        starts[r] = keys.length;
-        const prefix = viewKeyPrefix(project, view, version);
-        for (let e = 0; e < entities.length; e++) keys.push(prefix + encodeEntityKey(entities[e]));
-        if (widths) for (let e = 0, width = view.features.length; e < entities.length; e++) widths.push(width);
-      }
       let text: string | null;
-      let rowOf: (at: number, width: number) => FeatureRow | undefined;
-      if (widths) {
-        const reply = await transport.mgetRows!(keys, widths, signal);
-        text = reply.first;
-        rowOf = (at) => reply.rows[at];
+      let result: Array<Array<FeatureRow | undefined>>;
+      if (prefixed) {
+        result = new Array(requests.length);
+        const reads: PrefixedRead[] = [];
+        for (let r = 0; r < requests.length; r++) {
+          const { view, entities } = requests[r];
+          const rows = (result[r] = new Array<FeatureRow | undefined>(entities.length).fill(undefined));
+          const version = pointer.versions[pointerField(view)];
+          if (version === undefined) continue; // not published: every entity is missing
+          const parts = new Array<string>(entities.length);
+          for (let e = 0; e < entities.length; e++) parts[e] = encodeEntityKey(entities[e]);
+          reads.push({ prefix: viewKeyPrefix(project, view, version), parts, width: view.features.length, rows });
+        }
+        text = await prefixed.mgetPrefixed(pointerKey(project), reads, signal);
       } else {
-        const [reply] = await transport.send([['MGET', ...keys]], signal);
-        const values = okReply(reply, 'MGET') as Array<string | null>;
-        text = values[0];
-        rowOf = (at, width) => decodeFeatureValue(values[at], width);
+        const keys: string[] = [pointerKey(project)];
+        // Widths per key for a transport that answers decoded rows; the others get text and the core decodes it.
+        const widths: number[] | undefined = transport.mgetRows ? [0] : undefined;
+        const starts = new Array<number>(requests.length);
+        for (let r = 0; r < requests.length; r++) {
+          const { view, entities } = requests[r];
+          const version = pointer.versions[pointerField(view)];
+          if (version === undefined) {
+            starts[r] = -1; // not published: every entity is missing
+            continue;
+          }
+          starts[r] = keys.length;
+          const prefix = viewKeyPrefix(project, view, version);
+          for (let e = 0; e < entities.length; e++) keys.push(prefix + encodeEntityKey(entities[e]));
+          if (widths) for (let e = 0, width = view.features.length; e < entities.length; e++) widths.push(width);
+        }
+        let rowOf: (at: number, width: number) => FeatureRow | undefined;
+        if (widths) {
+          const reply = await transport.mgetRows!(keys, widths, signal);
+          text = reply.first;
+          rowOf = (at) => reply.rows[at];
+        } else {
+          const [reply] = await transport.send([['MGET', ...keys]], signal);
+          const values = okReply(reply, 'MGET') as Array<string | null>;
+          text = values[0];
+          rowOf = (at, width) => decodeFeatureValue(values[at], width);
+        }
+        result = requests.map((request, r) => {
+          const width = request.view.features.length;
+          const rows = new Array<FeatureRow | undefined>(request.entities.length);
+          const start = starts[r];
+          for (let e = 0; e < rows.length; e++) rows[e] = start < 0 ? undefined : rowOf(start + e, width);
+          return rows;
+        });
       }
       if (text !== pointer.text) {
         const next = this.#cachePointer(project, text);
@@ -108,13 +154,7 @@ export class OnlineStoreCore implements OnlineStore {
         pointer = next;
         if (moved && follows < MAX_POINTER_FOLLOWS) continue;
       }
-      return requests.map((request, r) => {
-        const width = request.view.features.length;
-        const rows = new Array<FeatureRow | undefined>(request.entities.length);
-        const start = starts[r];
-        for (let e = 0; e < rows.length; e++) rows[e] = start < 0 ? undefined : rowOf(start + e, width);
-        return rows;
-      });
+      return result;
     }
   }
 

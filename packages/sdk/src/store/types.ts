@@ -144,6 +144,8 @@ export interface OnlineStore {
    * Read the rows of every entity of every request in one round trip. The result has one array per request, one
    * entry per entity, `undefined` where the published snapshot has no row (or the view is not published).
    * Rows are returned as stored: apply TTL and defaults with {@link resolveFeatures}.
+   * Rows are read-only: a store may answer the same row object to every read of an unchanged key (MemoryStore
+   * does, from its decoded rows), so a caller that wants to change one copies it first.
    * Every view's rows come from one published version, read atomically with the publication pointer: a reader
    * sees the old snapshot or the new one, never a mix.
    */

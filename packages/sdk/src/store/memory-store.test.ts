@@ -91,4 +91,20 @@ describe('MemoryStore reads through its per-version index', () => {
     expect(JSON.parse(pointer)).toEqual({ 'user:h': v2 });
     expect(encodeEntityKey([1])).toBe('1');
   });
+
+  it('reads a view object under its current name and hash (the per-pointer view keys are checked)', async () => {
+    const store = new MemoryStore();
+    const a = view('user', 1);
+    const b = { ...a, schemaHash: 'h2' };
+    const version = await store.allocateVersion('p');
+    await store.writeRows(a, [{ entity: [1], eventTimeMs: 1, values: [10] }], { project: 'p', version, keyExpiry: false });
+    await store.writeRows(b, [{ entity: [1], eventTimeMs: 1, values: [20] }], { project: 'p', version, keyExpiry: false });
+    await store.publish([a, b].map((v) => ({ view: v, version, watermark: { version, asOfMs: 1 } })), { project: 'p' });
+    const changing = { ...a };
+    expect((await store.readRows([{ view: changing, entities: [[1]] }], { project: 'p' }))[0][0]?.values).toEqual([10]);
+    changing.schemaHash = 'h2';
+    expect((await store.readRows([{ view: changing, entities: [[1]] }], { project: 'p' }))[0][0]?.values).toEqual([20]);
+    changing.schemaHash = 'h3';
+    expect(await store.readRows([{ view: changing, entities: [[1]] }], { project: 'p' })).toEqual([[undefined]]);
+  });
 });

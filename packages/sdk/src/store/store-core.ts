@@ -52,7 +52,22 @@ const MAX_POINTER_FOLLOWS = 2;
 interface CachedPointer {
   text: string | null;
   versions: Record<string, number>;
+  /** The pointer's key. */
+  key: string;
+  /** Per view object read, its version and key prefix under this pointer: no key text built or hashed per read. */
+  views: Map<object, ViewKeys>;
 }
+
+/** A view's version under a cached pointer, and its keys' prefix ('' when not published). */
+interface ViewKeys {
+  name: string;
+  schemaHash: string;
+  version: number | undefined;
+  prefix: string;
+}
+
+/** Views remembered per cached pointer; beyond it (a caller making view objects per read) the memory starts over. */
+const MAX_CACHED_VIEWS = 64;
 
 /** One view's part of a {@link PrefixedReads.mgetPrefixed} read. */
 export interface PrefixedRead {
@@ -104,14 +119,17 @@ export class OnlineStoreCore implements OnlineStore {
         const reads: PrefixedRead[] = [];
         for (let r = 0; r < requests.length; r++) {
           const { view, entities } = requests[r];
-          const rows = (result[r] = new Array<FeatureRow | undefined>(entities.length).fill(undefined));
-          const version = pointer.versions[pointerField(view)];
-          if (version === undefined) continue; // not published: every entity is missing
+          const rows = (result[r] = new Array<FeatureRow | undefined>(entities.length));
+          const { version, prefix } = viewKeys(pointer, project, view);
+          if (version === undefined) {
+            rows.fill(undefined); // not published: every entity is missing
+            continue;
+          }
           const parts = new Array<string>(entities.length);
           for (let e = 0; e < entities.length; e++) parts[e] = encodeEntityKey(entities[e]);
-          reads.push({ prefix: viewKeyPrefix(project, view, version), parts, width: view.features.length, rows });
+          reads.push({ prefix, parts, width: view.features.length, rows });
         }
-        text = await prefixed.mgetPrefixed(pointerKey(project), reads, signal);
+        text = await prefixed.mgetPrefixed(pointer.key, reads, signal);
       } else {
         const keys: string[] = [pointerKey(project)];
         // Widths per key for a transport that answers decoded rows; the others get text and the core decodes it.
@@ -386,10 +404,22 @@ export class OnlineStoreCore implements OnlineStore {
   }
 
   #cachePointer(project: string, text: string | null): CachedPointer {
-    const pointer = { text, versions: decodePointer(text) };
+    const pointer: CachedPointer = { text, versions: decodePointer(text), key: pointerKey(project), views: new Map() };
     this.#pointers.set(project, pointer);
     return pointer;
   }
+}
+
+/** The version and key prefix of `view` under `pointer`, remembered per view object (checked against its name and hash). */
+function viewKeys(pointer: CachedPointer, project: string, view: Pick<FeatureViewSpec, 'name' | 'schemaHash'>): ViewKeys {
+  let keys = pointer.views.get(view);
+  if (keys === undefined || keys.name !== view.name || keys.schemaHash !== view.schemaHash) {
+    const version = pointer.versions[pointerField(view)];
+    keys = { name: view.name, schemaHash: view.schemaHash, version, prefix: version === undefined ? '' : viewKeyPrefix(project, view, version) };
+    if (pointer.views.size >= MAX_CACHED_VIEWS) pointer.views.clear();
+    pointer.views.set(view, keys);
+  }
+  return keys;
 }
 
 /** `EVAL <script> <numkeys> keys… args…` */

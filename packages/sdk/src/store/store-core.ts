@@ -131,19 +131,18 @@ export class OnlineStoreCore implements OnlineStore {
         }
         text = await prefixed.mgetPrefixed(pointer.key, reads, signal);
       } else {
-        const keys: string[] = [pointerKey(project)];
+        const keys: string[] = [pointer.key];
         // Widths per key for a transport that answers decoded rows; the others get text and the core decodes it.
         const widths: number[] | undefined = transport.mgetRows ? [0] : undefined;
         const starts = new Array<number>(requests.length);
         for (let r = 0; r < requests.length; r++) {
           const { view, entities } = requests[r];
-          const version = pointer.versions[pointerField(view)];
+          const { version, prefix } = viewKeys(pointer, project, view);
           if (version === undefined) {
             starts[r] = -1; // not published: every entity is missing
             continue;
           }
           starts[r] = keys.length;
-          const prefix = viewKeyPrefix(project, view, version);
           for (let e = 0; e < entities.length; e++) keys.push(prefix + encodeEntityKey(entities[e]));
           if (widths) for (let e = 0, width = view.features.length; e < entities.length; e++) widths.push(width);
         }

@@ -28,7 +28,9 @@ describe('MemoryStore reads through its per-version index', () => {
       const other = store.connect();
       const views = [view('user', 2), view('ad', 3)];
       const random = rng(7);
-      const entityOf = (i: number): KeyPart[] => (i % 3 === 0 ? [i, `c:${i % 4}`] : i % 3 === 1 ? [`x|${i}%`] : [i]);
+      // One and several join keys, escaped or not: the index splits them differently.
+      const shapes = [(i: number) => [i % 7, `c:${i % 4}`], (i: number) => [`x|${i}%`], (i: number) => [i], (i: number) => [`u|${i % 3}`, `a|b${i}`], (i: number) => [i % 2, i, 'z']];
+      const entityOf = (i: number): KeyPart[] => shapes[i % shapes.length](i);
       const entities = Array.from({ length: 40 }, (_, i) => entityOf(i));
       const version = await store.allocateVersion(project);
       await store.publish(

@@ -11,7 +11,7 @@ import { STORE_SCRIPTS, type ScriptHost, type StoreScript } from './scripts.ts';
 import { OnlineStoreCore, type PrefixedRead, type PrefixedReads } from './store-core.ts';
 import { abortError, type RedisCommand, type RedisReply, type StoreTransport } from './transport.ts';
 import { StoreError } from '../errors.ts';
-import { decodeFeatureValue, type FeatureRow } from '../online-format.ts';
+import { decodeFeatureValue, type FeatureRow, type KeyPart } from '../online-format.ts';
 
 /** Options for {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -67,23 +67,37 @@ function entityStart(key: string): number {
 }
 
 /**
- * The keys and their entries, shared by every client of the same data. `data` defines the contents; `index` holds
- * the same entries of every key with an entity part, by prefix then entity part, so that a read resolves a view's
- * prefix once and then hashes short entity keys rather than a freshly built long key per entity (that hashing was
- * a tenth of a compute-only score). Every change goes through {@link put} and {@link drop}, which keep both.
+ * The keys and their entries, shared by every client of the same data. `data` defines the contents. Every key with
+ * an entity part is also indexed under its prefix: in `index` by its entity part when that is one join key, in
+ * `nested` by its first join key then the rest when it has several (user × category: one user's rows in one small
+ * map). A read then resolves a view's prefix (and a user) once and looks up short keys in compact tables, rather
+ * than hashing a freshly built long key per entity in one big table (that was a tenth of a compute-only score).
+ * Every change goes through {@link put} and {@link drop}, which keep all three in step.
  */
 class Keyspace {
   readonly data = new Map<string, Entry>();
   readonly index = new Map<string, Map<string, Entry>>();
+  readonly nested = new Map<string, Map<string, Map<string, Entry>>>();
 
   put(key: string, entry: Entry): void {
     this.data.set(key, entry);
     const at = entityStart(key);
     if (at < 0) return;
     const prefix = key.slice(0, at);
-    let keys = this.index.get(prefix);
-    if (keys === undefined) this.index.set(prefix, (keys = new Map()));
-    keys.set(key.slice(at), entry);
+    // Join keys are escaped ('|' as %7C): the first '|' ends the first one.
+    const bar = key.indexOf('|', at);
+    if (bar < 0) {
+      let keys = this.index.get(prefix);
+      if (keys === undefined) this.index.set(prefix, (keys = new Map()));
+      keys.set(key.slice(at), entry);
+      return;
+    }
+    let firsts = this.nested.get(prefix);
+    if (firsts === undefined) this.nested.set(prefix, (firsts = new Map()));
+    const first = key.slice(at, bar);
+    let keys = firsts.get(first);
+    if (keys === undefined) firsts.set(first, (keys = new Map()));
+    keys.set(key.slice(bar + 1), entry);
   }
 
   drop(key: string): boolean {
@@ -91,10 +105,20 @@ class Keyspace {
     const at = entityStart(key);
     if (at < 0) return true;
     const prefix = key.slice(0, at);
-    const keys = this.index.get(prefix)!;
-    keys.delete(key.slice(at));
-    // A deleted version leaves nothing behind.
-    if (keys.size === 0) this.index.delete(prefix);
+    const bar = key.indexOf('|', at);
+    // Emptied tables go: a deleted version leaves nothing behind.
+    if (bar < 0) {
+      const keys = this.index.get(prefix)!;
+      keys.delete(key.slice(at));
+      if (keys.size === 0) this.index.delete(prefix);
+      return true;
+    }
+    const firsts = this.nested.get(prefix)!;
+    const first = key.slice(at, bar);
+    const keys = firsts.get(first)!;
+    keys.delete(key.slice(bar + 1));
+    if (keys.size === 0) firsts.delete(first);
+    if (firsts.size === 0) this.nested.delete(prefix);
     return true;
   }
 }
@@ -136,15 +160,34 @@ class MemoryTransport implements StoreTransport, PrefixedReads, ScriptHost {
     if (this.#closed) throw new StoreError('MemoryStore is closed');
     const now = this.#now();
     for (let r = 0; r < reads.length; r++) {
-      const { prefix, parts, width, rows } = reads[r];
+      const { prefix, parts, entities, width, rows } = reads[r];
       // The index holds a key under this prefix only if its entity part starts right after it (a project or
       // view name with a colon splits elsewhere): otherwise the full keys.
       const indexed = entityStart(prefix) === prefix.length;
-      const keys = indexed ? this.#keys.index.get(prefix) : undefined;
+      const single = indexed ? this.#keys.index.get(prefix) : undefined;
+      const firsts = indexed ? this.#keys.nested.get(prefix) : undefined;
+      // The table of the last first join key seen (usually the one user of every entity).
+      let lastFirst: KeyPart | undefined;
+      let keys: Map<string, Entry> | undefined;
       for (let e = 0; e < parts.length; e++) {
-        let entry = indexed ? keys?.get(parts[e]) : this.#data.get(prefix + parts[e]);
+        const part = parts[e];
+        const entity = entities[e];
+        let entry: Entry | undefined;
+        if (!indexed) entry = this.#data.get(prefix + part);
+        else if (entity.length === 1) entry = single?.get(part);
+        else {
+          const bar = part.indexOf('|');
+          if (e === 0 || entity[0] !== lastFirst) {
+            lastFirst = entity[0];
+            keys = firsts?.get(part.slice(0, bar));
+          }
+          // A second and last join key that needs no escaping is its own encoding: no new string.
+          const second = entity[1];
+          const rest = entity.length === 2 && typeof second === 'string' && part.length - bar - 1 === second.length ? second : part.slice(bar + 1);
+          entry = keys?.get(rest);
+        }
         if (entry !== undefined && entry.expireAt <= now) {
-          this.#keys.drop(prefix + parts[e]);
+          this.#keys.drop(prefix + part);
           entry = undefined;
         }
         if (entry !== undefined && entry.rowWidth !== width) {

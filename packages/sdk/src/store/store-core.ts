@@ -22,6 +22,7 @@ import {
   pointerKey,
   viewKeyPrefix,
   type FeatureRow,
+  type KeyPart,
 } from '../online-format.ts';
 import type { FeatureViewSpec } from '../spec/feature-view.ts';
 import { escapeGlob, lockKey, versionCounterKey, watermarkKey } from './admin-keys.ts';
@@ -75,6 +76,8 @@ export interface PrefixedRead {
   prefix: string;
   /** The entities' encoded keys ({@link encodeEntityKey}): the keys read are `prefix + parts[e]`. */
   parts: readonly string[];
+  /** The entities themselves (`parts[e]` encodes `entities[e]`). */
+  entities: ReadonlyArray<readonly KeyPart[]>;
   /** The view's number of features, for {@link decodeFeatureValue}. */
   width: number;
   /** Filled by the read: `rows[e]` is the (read-only) row of `parts[e]`, or undefined. */
@@ -127,7 +130,7 @@ export class OnlineStoreCore implements OnlineStore {
           }
           const parts = new Array<string>(entities.length);
           for (let e = 0; e < entities.length; e++) parts[e] = encodeEntityKey(entities[e]);
-          reads.push({ prefix, parts, width: view.features.length, rows });
+          reads.push({ prefix, parts, entities, width: view.features.length, rows });
         }
         text = await prefixed.mgetPrefixed(pointer.key, reads, signal);
       } else {

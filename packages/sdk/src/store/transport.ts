@@ -52,10 +52,11 @@ export interface StoreTransport {
    */
   setMany?(batch: SetBatch, signal?: AbortSignal): Promise<number>;
   /**
-   * Optional read path for transports that keep rows decoded (in-memory): `MGET` of `keys` as one atomic read,
-   * answering the first key's text (the publication pointer) and, for every later key `i`, its value decoded
-   * with {@link decodeFeatureValue} for `widths[i]` features (`widths[0]` is unused). Each row is the caller's own
-   * (a fresh object). Same results as `send([['MGET', ...keys]])` and decoding, without the decoding.
+   * Optional read path for transports that can decode values more cheaply than from reply strings (ValkeyStore
+   * decodes RESP bytes): `MGET` of `keys` as one atomic read, answering the first key's text (the publication
+   * pointer) and, for every later key `i`, its value decoded with {@link decodeFeatureValue} for `widths[i]`
+   * features (`widths[0]` is unused). Same results as `send([['MGET', ...keys]])` and decoding. (MemoryStore
+   * reads through its own per-view index instead: store-core.ts, `PrefixedReads`.)
    */
   mgetRows?(keys: readonly string[], widths: readonly number[], signal?: AbortSignal): Promise<MgetRowsReply>;
   /** Release connections. Further sends fail. */

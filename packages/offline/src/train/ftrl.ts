@@ -7,6 +7,7 @@
  * next to z and √n, recomputed when the coordinate is updated: the same weights (they only change on updates),
  * but a prediction is then a plain load and the update costs one square root instead of two.
  */
+import { KERNEL_SCRATCH_BYTES } from './ftrl-wasm.ts';
 
 export interface FtrlOptions {
   /** Learning-rate scale α of the per-coordinate rate α / (β + √n). @default 0.1 */
@@ -18,8 +19,6 @@ export interface FtrlOptions {
   /** L2 strength λ2. @default 1 */
   l2?: number;
 }
-
-import { KERNEL_SCRATCH_BYTES } from './ftrl-wasm.ts';
 
 export const FTRL_DEFAULTS: Required<FtrlOptions> = { alpha: 0.1, beta: 1, l1: 0.5, l2: 1 };
 

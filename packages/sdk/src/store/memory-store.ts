@@ -81,46 +81,53 @@ class Keyspace {
 
   put(key: string, entry: Entry): void {
     this.data.set(key, entry);
-    const at = entityStart(key);
-    if (at < 0) return;
-    const prefix = key.slice(0, at);
-    // Join keys are escaped ('|' as %7C): the first '|' ends the first one.
-    const bar = key.indexOf('|', at);
-    if (bar < 0) {
-      let keys = this.index.get(prefix);
-      if (keys === undefined) this.index.set(prefix, (keys = new Map()));
-      keys.set(key.slice(at), entry);
+    const at = locate(key);
+    if (at === undefined) return;
+    if (at.first === undefined) {
+      let keys = this.index.get(at.prefix);
+      if (keys === undefined) this.index.set(at.prefix, (keys = new Map()));
+      keys.set(at.rest, entry);
       return;
     }
-    let firsts = this.nested.get(prefix);
-    if (firsts === undefined) this.nested.set(prefix, (firsts = new Map()));
-    const first = key.slice(at, bar);
-    let keys = firsts.get(first);
-    if (keys === undefined) firsts.set(first, (keys = new Map()));
-    keys.set(key.slice(bar + 1), entry);
+    let firsts = this.nested.get(at.prefix);
+    if (firsts === undefined) this.nested.set(at.prefix, (firsts = new Map()));
+    let keys = firsts.get(at.first);
+    if (keys === undefined) firsts.set(at.first, (keys = new Map()));
+    keys.set(at.rest, entry);
   }
 
   drop(key: string): boolean {
     if (!this.data.delete(key)) return false;
-    const at = entityStart(key);
-    if (at < 0) return true;
-    const prefix = key.slice(0, at);
-    const bar = key.indexOf('|', at);
+    const at = locate(key);
+    if (at === undefined) return true;
     // Emptied tables go: a deleted version leaves nothing behind.
-    if (bar < 0) {
-      const keys = this.index.get(prefix)!;
-      keys.delete(key.slice(at));
-      if (keys.size === 0) this.index.delete(prefix);
+    if (at.first === undefined) {
+      const keys = this.index.get(at.prefix)!;
+      keys.delete(at.rest);
+      if (keys.size === 0) this.index.delete(at.prefix);
       return true;
     }
-    const firsts = this.nested.get(prefix)!;
-    const first = key.slice(at, bar);
-    const keys = firsts.get(first)!;
-    keys.delete(key.slice(bar + 1));
-    if (keys.size === 0) firsts.delete(first);
-    if (firsts.size === 0) this.nested.delete(prefix);
+    const firsts = this.nested.get(at.prefix)!;
+    const keys = firsts.get(at.first)!;
+    keys.delete(at.rest);
+    if (keys.size === 0) firsts.delete(at.first);
+    if (firsts.size === 0) this.nested.delete(at.prefix);
     return true;
   }
+}
+
+/**
+ * Where {@link Keyspace} indexes `key`: its prefix, and its entity part either whole (`rest`, one join key) or as
+ * the first join key and the rest (several). Undefined for keys without an entity part.
+ */
+function locate(key: string): { prefix: string; first: string | undefined; rest: string } | undefined {
+  const at = entityStart(key);
+  if (at < 0) return undefined;
+  // Join keys are escaped ('|' as %7C): the first '|' ends the first one.
+  const bar = key.indexOf('|', at);
+  return bar < 0
+    ? { prefix: key.slice(0, at), first: undefined, rest: key.slice(at) }
+    : { prefix: key.slice(0, at), first: key.slice(at, bar), rest: key.slice(bar + 1) };
 }
 
 /** The in-memory "server": a Map of strings with expiry and a small command interpreter. */
@@ -206,13 +213,7 @@ class MemoryTransport implements StoreTransport, PrefixedReads, ScriptHost {
   }
 
   get(key: string): string | null {
-    const entry = this.#data.get(key);
-    if (entry === undefined) return null;
-    if (entry.expireAt <= this.#now()) {
-      this.#keys.drop(key);
-      return null;
-    }
-    return entry.value;
+    return this.#live(key, this.#now())?.value ?? null;
   }
 
   set(key: string, value: string, expireAtMs?: number): void {
@@ -224,7 +225,7 @@ class MemoryTransport implements StoreTransport, PrefixedReads, ScriptHost {
   }
 
   pexpire(key: string, ms: number): number {
-    const entry = this.get(key) === null ? undefined : this.#data.get(key);
+    const entry = this.#live(key, this.#now());
     if (!entry) return 0;
     entry.expireAt = this.#now() + ms;
     return 1;

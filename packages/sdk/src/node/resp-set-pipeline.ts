@@ -93,7 +93,7 @@ function putBytes(buf: Buffer, off: number, bytes: Uint8Array): number {
 }
 
 /** `<n>\r\n`: a length in decimal and the line end. */
-function putCount(buf: Buffer, off: number, n: number): number {
+export function putCount(buf: Buffer, off: number, n: number): number {
   off = putDigits(buf, off, n, digitCount(n));
   buf[off++] = 13;
   buf[off++] = 10;

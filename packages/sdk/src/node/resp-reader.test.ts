@@ -125,7 +125,18 @@ class SlicingProxy {
   }
 }
 
-const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Run `test` with a reader connected through a fresh {@link SlicingProxy}. */
+async function throughProxy(test: (proxy: SlicingProxy, r: RespReader) => Promise<void>): Promise<void> {
+  const proxy = await new SlicingProxy(server.port).listen();
+  try {
+    await test(proxy, reader({ port: proxy.port }));
+  } finally {
+    await proxy.close();
+  }
+}
+
+/** One read of `parts` under `prefix`, rows to fill. */
+const oneRead = (prefix: string, parts: string[], width: number): PrefixedRead[] => [{ prefix, parts, entities: [], width, rows: [] }];
 
 describe.skipIf(!haveRedis)('RespReader', () => {
   it('reads what the reference reads: random keys and values, non-ASCII keys, nulls, a list key, a value over 64 KiB', async () => {
@@ -156,11 +167,9 @@ describe.skipIf(!haveRedis)('RespReader', () => {
 
   it('parses replies split at every byte boundary, and byte by byte', async () => {
     await redis.mset('ls:split:_published', '{"ü":1}', 'ls:split:k1', '[5,1.5,null]', 'ls:split:k3', 'not a row');
-    const proxy = await new SlicingProxy(server.port).listen();
-    try {
-      const r = reader({ port: proxy.port });
+    await throughProxy(async (proxy, r) => {
       const read = async () => {
-        const reads: PrefixedRead[] = [{ prefix: 'ls:split:', parts: ['k1', 'k2', 'k3'], entities: [], width: 2, rows: [] }];
+        const reads: PrefixedRead[] = oneRead('ls:split:', ['k1', 'k2', 'k3'], 2);
         const text = await r.mget('ls:split:_published', reads);
         return { text, rows: reads[0].rows };
       };
@@ -187,17 +196,13 @@ describe.skipIf(!haveRedis)('RespReader', () => {
         next();
       };
       expect(await read()).toEqual(want);
-    } finally {
-      await proxy.close();
-    }
+    });
   });
 
   it('fails a read in flight when the server goes away mid-reply, and reconnects for the next', async () => {
     await redis.mset('ls:cut:_published', '{}', 'ls:cut:k', '[1,2]');
-    const proxy = await new SlicingProxy(server.port).listen();
-    try {
-      const r = reader({ port: proxy.port });
-      const reads = (): PrefixedRead[] => [{ prefix: 'ls:cut:', parts: ['k'], entities: [], width: 1, rows: [] }];
+    await throughProxy(async (proxy, r) => {
+      const reads = (): PrefixedRead[] => oneRead('ls:cut:', ['k'], 1);
       proxy.deliver = (chunk, client) => {
         client.write(chunk.subarray(0, chunk.length >> 1));
         setTimeout(() => client.destroy(), 5);
@@ -209,30 +214,22 @@ describe.skipIf(!haveRedis)('RespReader', () => {
       const again = reads();
       expect(await r.mget('ls:cut:_published', again)).toBe('{}');
       expect(again[0].rows).toEqual([{ eventTimeMs: 1, values: [2] }]);
-    } finally {
-      await proxy.close();
-    }
+    });
   });
 
   it('drops the connection on a reply that is not an MGET answer', async () => {
-    const proxy = await new SlicingProxy(server.port).listen();
-    try {
-      const r = reader({ port: proxy.port });
+    await throughProxy(async (proxy, r) => {
       proxy.deliver = (_chunk, client) => client.write('+OK\r\n');
       const err = await r.mget('x', []).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StoreError);
       expect((err as StoreError).message).toMatch(/unexpected reply type "\+".*connection dropped/);
-    } finally {
-      await proxy.close();
-    }
+    });
   });
 
   it('gives up waiting on abort; the late reply is consumed in order and later reads are right', async () => {
     await redis.mset('ls:slow:_published', '{}', 'ls:slow:k', '[1,2]');
-    const proxy = await new SlicingProxy(server.port).listen();
-    try {
-      const r = reader({ port: proxy.port });
-      const reads = (): PrefixedRead[] => [{ prefix: 'ls:slow:', parts: ['k', 'j'], entities: [], width: 1, rows: [] }];
+    await throughProxy(async (proxy, r) => {
+      const reads = (): PrefixedRead[] => oneRead('ls:slow:', ['k', 'j'], 1);
       proxy.deliver = (chunk, client) => setTimeout(() => client.write(chunk), 50);
       const err = await r.mget('ls:slow:_published', reads(), AbortSignal.timeout(5)).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StoreError);
@@ -240,9 +237,7 @@ describe.skipIf(!haveRedis)('RespReader', () => {
       const next = reads();
       expect(await r.mget('ls:slow:_published', next)).toBe('{}');
       expect(next[0].rows).toEqual([{ eventTimeMs: 1, values: [2] }, undefined]);
-    } finally {
-      await proxy.close();
-    }
+    });
   });
 
   it("passes the server's refusal as a StoreError with the reply as cause, and keeps the connection in step", async () => {
@@ -265,14 +260,14 @@ describe.skipIf(!haveRedis)('RespReader', () => {
     const db5 = new Redis(server.url, { db: 5 });
     await db5.mset('ls:db:_published', 'in db 5', 'ls:db:k', '[3,4]');
     db5.disconnect();
-    const reads: PrefixedRead[] = [{ prefix: 'ls:db:', parts: ['k'], entities: [], width: 1, rows: [] }];
+    const reads: PrefixedRead[] = oneRead('ls:db:', ['k'], 1);
     expect(await reader({ port: server.port, db: 5 }).mget('ls:db:_published', reads)).toBe('in db 5');
     expect(reads[0].rows).toEqual([{ eventTimeMs: 3, values: [4] }]);
   });
 
   it('fails reads while the server is down (no hang) and reads again after it restarted', async () => {
     const r = reader();
-    const reads = (): PrefixedRead[] => [{ prefix: 'ls:restart:', parts: ['k'], entities: [], width: 1, rows: [] }];
+    const reads = (): PrefixedRead[] => oneRead('ls:restart:', ['k'], 1);
     await redis.set('ls:restart:k', '[1,1]');
     await r.mget('ls:restart:_published', reads());
     await server.stop();

@@ -11,8 +11,12 @@ export interface ModelEngine {
   /**
    * Scores `rows` rows: reads `rows × width` slots of `indices` and `values` and writes `rows` probabilities into
    * `out`. Synchronous backends return undefined, so the hot path awaits nothing.
+   *
+   * `shared`, when given, lists positions within a row (each in [0, width)) whose index and value are the same in
+   * every row of this call (the user's and the context's fields): an engine may read them from the first row only.
+   * A hint: ignoring it gives the same results.
    */
-  run(indices: Int32Array, values: Float32Array, rows: number, out: Float32Array): void | Promise<void>;
+  run(indices: Int32Array, values: Float32Array, rows: number, out: Float32Array, shared?: Int32Array): void | Promise<void>;
   /** Frees native resources (onnxruntime sessions). Safe to call twice. */
   dispose(): void | Promise<void>;
 }

@@ -248,7 +248,8 @@ class ScorerImpl implements Scorer {
       const debugRows: Array<Record<string, unknown>> | undefined = options.debug ? [] : undefined;
       assembleVectors(m, { user, ctx, cands, ts, debugRows }, buf);
       if (n > 0) {
-        const pending = m.engine.run(buf.indices, buf.values, n, buf.out);
+        // The shared fields' slots are the same in every row: the engine may read them once.
+        const pending = m.engine.run(buf.indices, buf.values, n, buf.out, m.sharedFields?.slots);
         if (pending) await pending;
       }
       const scores = new Array<number>(n);

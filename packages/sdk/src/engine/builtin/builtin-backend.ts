@@ -76,12 +76,12 @@ export function loadBuiltin(m: EngineModel, options: BuiltinOptions = {}): Model
  * graph (its initializers can be tens of MB) alive.
  */
 function engineOf(kernel: Kernel, width: number, mode: string): ModelEngine {
-  const run = (indices: Int32Array, values: Float32Array, rows: number, out: Float32Array) => {
+  const run = (indices: Int32Array, values: Float32Array, rows: number, out: Float32Array, shared?: Int32Array) => {
     if (indices.length < rows * width || values.length < rows * width || out.length < rows) {
       throw new EngineError(`run(${rows} rows) needs ${rows * width} indices and values and ${rows} outputs`);
     }
     try {
-      kernel(indices, values, rows, out);
+      kernel(indices, values, rows, out, shared);
     } catch (e) {
       throw e instanceof EngineError ? e : new EngineError(`built-in evaluator failed: ${(e as Error).message}`, { cause: e });
     }

@@ -65,4 +65,41 @@ describe('fused kernels', () => {
       }
     }
   });
+
+  it('give the same bits when told which positions every row shares (read from the first row only)', () => {
+    let x = 7;
+    const random = () => ((x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) | 0) >>> 0) / 2 ** 32;
+    const dim = 1 << 12;
+    const width = 25;
+    for (const factors of [undefined, 4, 8]) {
+      const m = randomModel(dim, width, factors, 5 + (factors ?? 0));
+      const kernel = recognise(decodeModel(writeOnnx(modelGraph(m))), { indices: 'indices', values: 'values', output: 'probability' })!.kernel(width);
+      for (const rows of [0, 1, 2, 33, 100]) {
+        // A random subset of positions, the same (index, value) in every row; the others random per row.
+        const shared = Int32Array.from(Array.from({ length: width }, (_, p) => p).filter(() => random() < 0.4));
+        const indices = new Int32Array(rows * width);
+        const values = new Float32Array(rows * width);
+        const first = Array.from({ length: width }, () => [Math.floor(random() * dim) - (random() < 0.1 ? dim : 0), random() < 0.5 ? 1 : (random() - 0.5) * 8]);
+        for (let r = 0; r < rows; r++) {
+          for (let p = 0; p < width; p++) {
+            const own = !shared.includes(p);
+            indices[r * width + p] = own ? Math.floor(random() * dim) : first[p][0];
+            values[r * width + p] = own ? (random() - 0.5) * 8 : first[p][1];
+          }
+        }
+        const out = new Float32Array(rows);
+        kernel(indices, values, rows, out, shared);
+        expect([...out]).toEqual([...reference(m, indices, values, rows, width)]);
+        // The same kernel without the hint afterwards (its shared terms must not leak into the next call).
+        kernel(indices, values, rows, out);
+        expect([...out]).toEqual([...reference(m, indices, values, rows, width)]);
+      }
+    }
+  });
+
+  it('refuses a shared position outside the row', () => {
+    const m = randomModel(64, 3, undefined, 1);
+    const kernel = recognise(decodeModel(writeOnnx(modelGraph(m))), { indices: 'indices', values: 'values', output: 'probability' })!.kernel(3);
+    expect(() => kernel(new Int32Array(6), new Float32Array(6), 2, new Float32Array(2), Int32Array.of(3))).toThrow(RangeError);
+  });
 });

@@ -10,8 +10,8 @@
  */
 import type { ConstTensor, OnnxModel, OnnxNode } from './onnx.ts';
 
-/** The row-level kernel: same contract as ModelEngine.run. */
-export type Kernel = (indices: Int32Array, values: Float32Array, rows: number, out: Float32Array) => void;
+/** The row-level kernel: same contract as ModelEngine.run (`shared`: positions whose slot is the same in every row). */
+export type Kernel = (indices: Int32Array, values: Float32Array, rows: number, out: Float32Array, shared?: Int32Array) => void;
 
 export interface FusedModel {
   family: 'lr' | 'fm';
@@ -209,9 +209,55 @@ function touch(table: Float32Array, stride: number, span: number, indices: Int32
   return t;
 }
 
+/**
+ * Marks the `shared` positions of a row in `mask` (1: shared) and returns whether there are any. Rebuilt on every call
+ * (a few dozen stores): the caller may reuse one array with other contents.
+ */
+function sharedMask(mask: Uint8Array, shared: Int32Array | undefined, rows: number): boolean {
+  mask.fill(0);
+  // One row: nothing to share.
+  if (shared === undefined || shared.length === 0 || rows < 2) return false;
+  for (let t = 0; t < shared.length; t++) {
+    const j = shared[t];
+    if (!(j >= 0 && j < mask.length)) throw new RangeError(`shared position ${j} out of range [0, ${mask.length})`);
+    mask[j] = 1;
+  }
+  return true;
+}
+
+// Shared positions (the user's and the context's fields, about 10 of 24 slots on the sponsored-ads spec): their
+// products are computed once, from the first row, and each row adds them where it would have added its own, in the
+// same order: the same sums, bit for bit, without each row's random read into the weight table.
+
 function lrKernel(w: Float32Array, b: number, width: number): Kernel {
   const d = w.length;
-  return (indices, values, rows, out) => {
+  const mask = new Uint8Array(width);
+  const terms = new Float64Array(width);
+  return (indices, values, rows, out, shared) => {
+    if (sharedMask(mask, shared, rows)) {
+      for (let j = 0; j < width; j++) {
+        if (mask[j] === 0) continue;
+        let i = indices[j];
+        if (i < 0) i += d;
+        if (!(i >= 0 && i < d)) outOfRange(indices[j], d);
+        terms[j] = fround(w[i] * values[j]);
+      }
+      for (let r = 0, base = 0; r < rows; r++, base += width) {
+        let z = 0;
+        for (let p = 0; p < width; p++) {
+          if (mask[p] === 1) {
+            z += terms[p];
+            continue;
+          }
+          let i = indices[base + p];
+          if (i < 0) i += d;
+          if (!(i >= 0 && i < d)) outOfRange(indices[base + p], d);
+          z += fround(w[i] * values[base + p]);
+        }
+        out[r] = 1 / (1 + Math.exp(-fround(fround(z) + b)));
+      }
+      return;
+    }
     for (let r = 0, base = 0; r < rows; r++, base += width) {
       let z = 0;
       for (let j = base, end = base + width; j < end; j++) {
@@ -240,7 +286,10 @@ function fmKernel(w: Float32Array, b: number, v: Float32Array, k: number, c: num
   const q = new Float64Array(k);
   // A typed array: a number kept in a closure variable would be a heap allocation per call.
   const sink = new Float64Array(1);
-  return (indices, values, rows, out) => {
+  const mask = new Uint8Array(width);
+  const terms = new Float64Array(width * (1 + 2 * k));
+  return (indices, values, rows, out, shared) => {
+    const some = sharedMask(mask, shared, rows) && fmSharedTerms(wv, k, mask, indices, values, terms);
     for (let r0 = 0; r0 < rows; r0 += BLOCK) {
       const r1 = Math.min(rows, r0 + BLOCK);
       sink[0] += touch(wv, stride, k, indices, r0 * width, r1 * width);
@@ -249,6 +298,15 @@ function fmKernel(w: Float32Array, b: number, v: Float32Array, k: number, c: num
         s.fill(0);
         q.fill(0);
         for (let j = base, end = base + width; j < end; j++) {
+          if (some && mask[j - base] === 1) {
+            const o = (j - base) * (1 + 2 * k);
+            lin += terms[o];
+            for (let f = 0; f < k; f++) {
+              s[f] += terms[o + 1 + f];
+              q[f] += terms[o + 1 + k + f];
+            }
+            continue;
+          }
           let i = indices[j];
           if (i < 0) i += d;
           if (!(i >= 0 && i < d)) outOfRange(indices[j], d);
@@ -270,6 +328,30 @@ function fmKernel(w: Float32Array, b: number, v: Float32Array, k: number, c: num
   };
 }
 
+/**
+ * The FM terms of the first row's shared positions into `terms` (per position, 1 + 2k values: w·x, then each
+ * factor's v·x, then its square, as float32 operations); returns true.
+ */
+function fmSharedTerms(wv: Float32Array, k: number, mask: Uint8Array, indices: Int32Array, values: Float32Array, terms: Float64Array): boolean {
+  const stride = k + 1;
+  const d = wv.length / stride;
+  for (let p = 0; p < mask.length; p++) {
+    if (mask[p] === 0) continue;
+    let i = indices[p];
+    if (i < 0) i += d;
+    if (!(i >= 0 && i < d)) outOfRange(indices[p], d);
+    const x = values[p];
+    const o = p * (1 + 2 * k);
+    terms[o] = fround(wv[i * stride] * x);
+    for (let f = 0; f < k; f++) {
+      const t = fround(wv[i * stride + 1 + f] * x);
+      terms[o + 1 + f] = t;
+      terms[o + 1 + k + f] = fround(t * t);
+    }
+  }
+  return true;
+}
+
 /** One factor's term of the pairwise interaction: (Σ xv)² − Σ (xv)², as float32 operations. */
 function pairTerm(s: number, q: number): number {
   const sf = fround(s);
@@ -283,7 +365,10 @@ function pairTerm(s: number, q: number): number {
 function fm8Kernel(wv: Float32Array, b: number, c: number, width: number): Kernel {
   const d = wv.length / 9;
   const sink = new Float64Array(1);
-  return (indices, values, rows, out) => {
+  const mask = new Uint8Array(width);
+  const terms = new Float64Array(width * 17);
+  return (indices, values, rows, out, shared) => {
+    const some = sharedMask(mask, shared, rows) && fmSharedTerms(wv, 8, mask, indices, values, terms);
     for (let r0 = 0; r0 < rows; r0 += BLOCK) {
       const r1 = Math.min(rows, r0 + BLOCK);
       sink[0] += touch(wv, 9, 8, indices, r0 * width, r1 * width);
@@ -292,6 +377,27 @@ function fm8Kernel(wv: Float32Array, b: number, c: number, width: number): Kerne
         let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
         let q0 = 0, q1 = 0, q2 = 0, q3 = 0, q4 = 0, q5 = 0, q6 = 0, q7 = 0;
         for (let j = base, end = base + width; j < end; j++) {
+          if (some && mask[j - base] === 1) {
+            const o = (j - base) * 17;
+            lin += terms[o];
+            s0 += terms[o + 1];
+            s1 += terms[o + 2];
+            s2 += terms[o + 3];
+            s3 += terms[o + 4];
+            s4 += terms[o + 5];
+            s5 += terms[o + 6];
+            s6 += terms[o + 7];
+            s7 += terms[o + 8];
+            q0 += terms[o + 9];
+            q1 += terms[o + 10];
+            q2 += terms[o + 11];
+            q3 += terms[o + 12];
+            q4 += terms[o + 13];
+            q5 += terms[o + 14];
+            q6 += terms[o + 15];
+            q7 += terms[o + 16];
+            continue;
+          }
           let i = indices[j];
           if (i < 0) i += d;
           if (!(i >= 0 && i < d)) outOfRange(indices[j], d);

@@ -1,10 +1,13 @@
 """Quality peers for `npm run bench -- quality`: scikit-learn LogisticRegression and XGBoost on the same raw
-columns and the same split as lockstep. Hyper-parameters are chosen on the dev split only (never on test); the
-chosen setting is then retrained on the final training split and scored once on test.
+columns and the same split as lockstep. Hyper-parameters are chosen without test, by the rule lockstep's models
+follow: on the dev split, or (when the job has "cv") by cross-validation over train ∪ dev with lockstep's folds,
+by the mean held-out log loss. The chosen setting is then retrained on the final training rows (train, or
+train ∪ dev under cross-validation) and scored once on test.
 
 Input: a JSON job on stdin:
   {"name", "sep", "header": bool, "names": [...] | null, "label", "categorical": [...], "numeric": [...],
-   "tune": {"train": path, "dev": path}, "final": {"train": path, "test": path}, "fast": bool}
+   "tune": {"train": path, "dev": path}, "final": {"train": path, "test": path}, "fast": bool,
+   "cv": {"folds": [fold of each pool row], "labels": [label of each pool row]} (optional)}
 Output: one JSON object {"sklearn-lr": {"auc", "logloss", "params", "predictions"}, "xgboost": {...}, "test_labels": [...]}
 on stdout, the predictions and labels in the test file's row order (for the paired AUC-difference interval);
 progress on stderr.
@@ -57,6 +60,19 @@ def brief(s):
 tune_train, tune_dev = load(job["tune"]["train"]), load(job["tune"]["dev"])
 final_train, final_test = load(job["final"]["train"]), load(job["final"]["test"])
 out = {}
+cv = job.get("cv")
+if cv:
+    # The pool is train's rows then dev's, as lockstep reads them; its labels prove the rows pair up with the folds.
+    pool = (pd.concat([tune_train[0], tune_dev[0]], ignore_index=True), np.concatenate([tune_train[1], tune_dev[1]]))
+    if len(cv["folds"]) != len(pool[1]) or not np.array_equal(np.asarray(cv["labels"]) > 0, pool[1] > 0):
+        sys.exit(f"{job['name']}: the cross-validation folds do not pair up with the pool's rows")
+    folds = np.asarray(cv["folds"])
+    splits = [((pool[0][folds != k], pool[1][folds != k]), (pool[0][folds == k], pool[1][folds == k])) for k in sorted(set(cv["folds"]))]
+    final_train = pool
+    on = f"{len(splits)}-fold CV"
+else:
+    splits = [(tune_train, tune_dev)]
+    on = "dev"
 
 # ---- scikit-learn LogisticRegression: one-hot categoricals; numerics either standardised (log1p) or binned.
 def sk_pipeline(C, numeric_mode):
@@ -73,13 +89,16 @@ def sk_pipeline(C, numeric_mode):
     return Pipeline([("features", ColumnTransformer(parts)), ("lr", LogisticRegression(C=C, max_iter=2000, solver="lbfgs"))])
 
 
+def mean_scores(per_split):
+    return {k: float(np.mean([s[k] for s in per_split])) for k in ("auc", "logloss")}
+
+
 best = None
 for mode in (["scaled", "binned"] if num else ["none"]):
     for C in [0.01, 0.03, 0.1, 0.3, 1.0, 3.0]:
         t0 = time.time()
-        model = sk_pipeline(C, mode).fit(*tune_train)
-        s = scores(model.predict_proba(tune_dev[0])[:, 1], tune_dev[1])
-        log(f"sklearn-lr C={C} numeric={mode}: dev logloss {s['logloss']:.5f} auc {s['auc']:.4f} ({time.time() - t0:.1f} s)")
+        s = mean_scores([scores(sk_pipeline(C, mode).fit(*tr).predict_proba(va[0])[:, 1], va[1]) for tr, va in splits])
+        log(f"sklearn-lr C={C} numeric={mode}: {on} logloss {s['logloss']:.5f} auc {s['auc']:.4f} ({time.time() - t0:.1f} s)")
         if best is None or s["logloss"] < best[0]:
             best = (s["logloss"], C, mode)
 _, C, mode = best
@@ -100,20 +119,26 @@ def codes(train_df, frames):
     return res
 
 
-xt, xd = codes(tune_train[0], [tune_train[0], tune_dev[0]])
 best = None
-depths = [4, 6] if job.get("fast") else [3, 5, 7]
+depths = [4, 6] if job.get("fast") else [2, 3, 5, 7]
 for depth in depths:
     for mcw in [1, 5]:
         t0 = time.time()
-        clf = xgb.XGBClassifier(tree_method="hist", max_depth=depth, min_child_weight=mcw, learning_rate=0.1, n_estimators=1000,
-                                subsample=0.9, colsample_bytree=0.8, early_stopping_rounds=30, eval_metric="logloss",
-                                random_state=0, n_jobs=1)
-        clf.fit(xt, tune_train[1], eval_set=[(xd, tune_dev[1])], verbose=False)
-        s = scores(clf.predict_proba(xd, iteration_range=(0, clf.best_iteration + 1))[:, 1], tune_dev[1])
-        log(f"xgboost depth={depth} min_child_weight={mcw}: {clf.best_iteration + 1} trees, dev logloss {s['logloss']:.5f} auc {s['auc']:.4f} ({time.time() - t0:.1f} s)")
-        if best is None or s["logloss"] < best[0]:
-            best = (s["logloss"], depth, mcw, clf.best_iteration + 1)
+        curves = []
+        for tr, va in splits:
+            xt, xv = codes(tr[0], [tr[0], va[0]])
+            clf = xgb.XGBClassifier(tree_method="hist", max_depth=depth, min_child_weight=mcw, learning_rate=0.1, n_estimators=1000,
+                                    subsample=0.9, colsample_bytree=0.8, early_stopping_rounds=30, eval_metric="logloss",
+                                    random_state=0, n_jobs=1)
+            clf.fit(xt, tr[1], eval_set=[(xv, va[1])], verbose=False)
+            curves.append(clf.evals_result()["validation_0"]["logloss"])
+        # The mean held-out curve up to where the first split stopped (30 rounds past its best): its minimum.
+        mean_curve = np.mean([c[:min(map(len, curves))] for c in curves], axis=0)
+        trees_here = int(np.argmin(mean_curve)) + 1
+        loss = float(mean_curve[trees_here - 1])
+        log(f"xgboost depth={depth} min_child_weight={mcw}: {trees_here} trees, {on} logloss {loss:.5f} ({time.time() - t0:.1f} s)")
+        if best is None or loss < best[0]:
+            best = (loss, depth, mcw, trees_here)
 _, depth, mcw, trees = best
 ft, fx = codes(final_train[0], [final_train[0], final_test[0]])
 clf = xgb.XGBClassifier(tree_method="hist", max_depth=depth, min_child_weight=mcw, learning_rate=0.1, n_estimators=trees,

@@ -85,10 +85,11 @@ export interface PrefixedRead {
 }
 
 /**
- * The read path of a transport that keeps rows decoded and its keys indexed by view version (in-memory): one
- * atomic MGET of `first` and of every `prefix + part`, answering `first`'s text and filling each read's rows, as
- * `send([['MGET', …]])` and decoding would. Not part of {@link StoreTransport}: only an in-process store gains
- * from being given the prefix and the entity parts apart (a network transport sends whole keys anyway).
+ * The read path of a transport that gains from being given each view's key prefix and the entity parts apart,
+ * and from filling the caller's rows itself: one atomic MGET of `first` and of every `prefix + part`, answering
+ * `first`'s text and filling each read's rows, as `send([['MGET', …]])` and decoding would. `MemoryStore` keeps
+ * its keys indexed by view version; `ValkeyStore`'s own read connection encodes cached prefix bytes and decodes
+ * each value in place into the rows. Not part of {@link StoreTransport}: an HTTP transport sends whole keys anyway.
  */
 export interface PrefixedReads {
   mgetPrefixed(first: string, reads: readonly PrefixedRead[], signal?: AbortSignal): Promise<string | null>;

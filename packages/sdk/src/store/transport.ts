@@ -55,8 +55,8 @@ export interface StoreTransport {
    * Optional read path for transports that can decode values more cheaply than from reply strings (ValkeyStore
    * decodes RESP bytes): `MGET` of `keys` as one atomic read, answering the first key's text (the publication
    * pointer) and, for every later key `i`, its value decoded with {@link decodeFeatureValue} for `widths[i]`
-   * features (`widths[0]` is unused). Same results as `send([['MGET', ...keys]])` and decoding. (MemoryStore
-   * reads through its own per-view index instead: store-core.ts, `PrefixedReads`.)
+   * features (`widths[0]` is unused). Same results as `send([['MGET', ...keys]])` and decoding. (MemoryStore and
+   * ValkeyStore's own read connection take `PrefixedReads.mgetPrefixed` first: store-core.ts.)
    */
   mgetRows?(keys: readonly string[], widths: readonly number[], signal?: AbortSignal): Promise<MgetRowsReply>;
   /** Release connections. Further sends fail. */

@@ -24,6 +24,8 @@ export interface ViewPlan {
   keyNames: string[];
   /** The declared scope of each join key (undefined: not declared, looked up candidate → context → user). */
   keyScopes: Array<Scope | undefined>;
+  /** Per join key declared on candidates: its column among the validated values (see {@link Buffers.columns}), else -1. */
+  keyColumns: Int32Array;
   /** `<view>__<feature>` per feature, in spec order. */
   columns: string[];
   /** The features (positions) whose columns the model input reads. */
@@ -53,6 +55,11 @@ export interface FieldGroup {
   slots: Int32Array;
   /** A row and vectors to vectorise one entity at a time in (entity vectors are computed synchronously). */
   scratch: { row: Record<string, unknown>; indices: Int32Array; values: Float32Array };
+  /**
+   * Request-level values (user/context fields, user-level features) the group's fields also read: copied into the
+   * scratch row once per request. Only groups of views whose entities are not cached have any (see loadModel).
+   */
+  sharedInputs: string[];
 }
 
 /** A request field the scorer checks: where it lives and its type. */
@@ -78,6 +85,8 @@ export interface LoadedModel {
   candidateInputs: Array<{ name: string; scope: Scope | undefined }>;
   /** The names of `candidateInputs` declared on the candidates, and of those not declared (read per candidate). */
   candidateNames: string[];
+  /** The column (see {@link Buffers.columns}) of each of `candidateNames`. */
+  candidateColumns: Int32Array;
   undeclaredNames: string[];
   /** Whether per-candidate fields read the request time. */
   candidateReadsTs: boolean;
@@ -115,6 +124,11 @@ export interface Buffers {
   rowValues: Float32Array;
   /** The request-level row and the per-candidate row the vectorisers read (see assembleVectors). */
   rows: { shared: Record<string, unknown>; candidate: Record<string, unknown> };
+  /**
+   * Per check of {@link LoadedModel.checks}: the candidates' values of a candidate-scoped field as validation read
+   * them (candidate i's at i; empty for other scopes). Each value is read from its candidate once per request.
+   */
+  columns: unknown[][];
   /** Per view: the request's entities. */
   entities: ViewEntities[];
   /** Per view, per entity: the feature values (read only: they may be a stored row's own). */
@@ -141,6 +155,13 @@ export async function loadModel(bundle: LoadedBundle, engines: CreateEngineOptio
   const scopeOf = new Map<string, Scope>();
   for (const f of manifest.requestFields ?? []) scopeOf.set(f.name, f.scope);
 
+  const timestampField = manifest.input.timestampField ?? 'ts';
+  const checks: FieldCheck[] = (manifest.requestFields ?? [])
+    .filter((f) => f.name !== timestampField)
+    .map((f) => ({ name: f.name, type: f.type, scope: f.scope }));
+  /** The position of a candidate-scoped field among the checks (its column), -1 when it is not checked. */
+  const columnOf = (name: string) => checks.findIndex((c) => c.name === name && c.scope === 'candidate');
+
   const inputs = new Set(specInputs(manifest.input));
   const views = manifest.featureViews.map((spec): ViewPlan => {
     const keyNames = manifest.entityKeys[spec.name];
@@ -152,6 +173,7 @@ export async function loadModel(bundle: LoadedBundle, engines: CreateEngineOptio
       spec,
       keyNames,
       keyScopes: keyNames.map((k) => scopeOf.get(k)),
+      keyColumns: Int32Array.from(keyNames, (k) => (scopeOf.get(k) === 'candidate' ? columnOf(k) : -1)),
       columns,
       read: Int32Array.from(columns.flatMap((c, i) => (inputs.has(c) ? [i] : []))),
       fields: undefined,
@@ -161,7 +183,6 @@ export async function loadModel(bundle: LoadedBundle, engines: CreateEngineOptio
     };
   });
 
-  const timestampField = manifest.input.timestampField ?? 'ts';
   const featureColumns = new Set(views.flatMap((v) => v.columns));
   const requestInputs = [...inputs].filter((n) => !featureColumns.has(n) && n !== timestampField);
 
@@ -184,32 +205,39 @@ export async function loadModel(bundle: LoadedBundle, engines: CreateEngineOptio
   for (const [name, scope] of scopeOf) if (scope !== 'candidate') sharedValues.add(name);
   for (const v of views) if (v.keyNames.every((k) => scopeOf.has(k) && scopeOf.get(k) !== 'candidate')) v.columns.forEach((c) => sharedValues.add(c));
   const isShared = (f: FieldSpec) => f.inputs.every((i) => sharedValues.has(i)) && (f.derive !== 'age_seconds' || sharedValues.has(timestampField));
-  const group = (keep: (f: FieldSpec) => boolean, rowNames: readonly string[] = []): FieldGroup | undefined => {
+  const group = (keep: (f: FieldSpec) => boolean, rowNames: readonly string[] = [], sharedInputs: string[] = []): FieldGroup | undefined => {
     const slots = manifest.input.fields.flatMap((f, j) => (keep(f) ? [j] : []));
     if (!slots.length) return undefined;
     return {
       vectorizer: compileVectorizer({ ...manifest.input, fields: slots.map((j) => manifest.input.fields[j]) }),
       slots: Int32Array.from(slots),
-      scratch: { row: rowOf(rowNames), indices: new Int32Array(slots.length), values: new Float32Array(slots.length) },
+      scratch: { row: rowOf([...rowNames, ...sharedInputs]), indices: new Int32Array(slots.length), values: new Float32Array(slots.length) },
+      sharedInputs,
     };
   };
   // A field reading only one view's features and join keys (the ad's CTR bucket, the ad id itself; no other
-  // request value, no request time) depends on that entity alone.
+  // request value, no request time) depends on that entity alone. For views whose entities are not cached (whose
+  // entity slots are computed per request anyway), also a field reading request-level values besides (the query's
+  // category crossed with the ad's category: once per user × category entity rather than once per candidate).
   const entityInputs = new Map(views.map((v) => [v, new Set([...v.columns, ...v.keyNames])]));
+  const reads = (v: ViewPlan, f: FieldSpec) => f.inputs.some((i) => entityInputs.get(v)!.has(i));
   const entityView = (f: FieldSpec): ViewPlan | undefined => {
     if (isShared(f) || f.derive === 'age_seconds') return undefined;
-    return views.find((v) => f.inputs.every((i) => entityInputs.get(v)!.has(i)));
+    return (
+      views.find((v) => f.inputs.every((i) => entityInputs.get(v)!.has(i))) ??
+      views.find((v) => !v.cached && reads(v, f) && f.inputs.every((i) => entityInputs.get(v)!.has(i) || sharedValues.has(i)))
+    );
   };
   const isCandidate = (f: FieldSpec) => !isShared(f) && !entityView(f);
   const candidateReads = new Set(manifest.input.fields.filter(isCandidate).flatMap((f) => f.inputs));
   for (const v of views) {
-    v.fields = group((f) => entityView(f) === v, [...v.columns, ...v.keyNames]);
+    const own = manifest.input.fields.filter((f) => entityView(f) === v);
+    const sharedInputs = [...new Set(own.flatMap((f) => f.inputs.filter((i) => !entityInputs.get(v)!.has(i))))];
+    v.fields = group((f) => entityView(f) === v, [...v.columns, ...v.keyNames], sharedInputs);
     v.candidateRead = Int32Array.from(v.columns.flatMap((c, i) => (candidateReads.has(c) ? [i] : [])));
   }
 
-  const checks: FieldCheck[] = (manifest.requestFields ?? [])
-    .filter((f) => f.name !== timestampField)
-    .map((f) => ({ name: f.name, type: f.type, scope: f.scope }));
+  const candidateNames = requestInputs.filter((n) => candidateReads.has(n) && scopeOf.get(n) === 'candidate');
 
   return {
     manifest,
@@ -227,7 +255,8 @@ export async function loadModel(bundle: LoadedBundle, engines: CreateEngineOptio
     sharedFields: group(isShared),
     candidateFields: group(isCandidate),
     candidateInputs: requestInputs.filter((n) => candidateReads.has(n)).map((name) => ({ name, scope: scopeOf.get(name) })),
-    candidateNames: requestInputs.filter((n) => candidateReads.has(n) && scopeOf.get(n) === 'candidate'),
+    candidateNames,
+    candidateColumns: Int32Array.from(candidateNames, columnOf),
     undeclaredNames: requestInputs.filter((n) => candidateReads.has(n) && !scopeOf.has(n)),
     candidateReadsTs: manifest.input.fields.some((f) => isCandidate(f) && (f.inputs.includes(timestampField) || f.derive === 'age_seconds')),
     views,

@@ -115,6 +115,7 @@ export function collectEntities(
   cands: readonly Fields[],
   e: ViewEntities,
   direct: DirectRows | undefined,
+  columns: readonly unknown[][],
 ): void {
   const n = cands.length;
   const keyNames = view.keyNames;
@@ -144,6 +145,8 @@ export function collectEntities(
     // on candidates (the usual case) is read directly.
     const name = keyNames[0];
     const declared = view.keyScopes[0] === 'candidate';
+    // The key's values as validation read them (a key declared on candidates is a checked field).
+    const column = view.keyColumns[0] >= 0 ? columns[view.keyColumns[0]] : undefined;
     const group = direct && cache && view.candidateRead.length === 0 ? view.fields : undefined;
     const ttl = view.spec.ttlSeconds;
     if (group && declared) {
@@ -152,13 +155,13 @@ export function collectEntities(
       // misses overlap, where the pass below would wait for each in turn behind its own work.
       let t = 0;
       for (let r = 0; r < n; r++) {
-        const value = cands[r][name];
+        const value = column ? column[r] : cands[r][name];
         if (typeof value === 'number') t += cache!.peek(value);
       }
       SINK[0] += t;
     }
     for (let r = 0; r < n; r++) {
-      const value = declared ? cands[r][name] : undefined;
+      const value = column ? column[r] : declared ? cands[r][name] : undefined;
       const key = isKeyPart(value) ? value : keyValue(view, 0, user, ctx, cands[r], r);
       // Integer keys first through the hot records (one read per entity); then the entry itself.
       if (group && cache!.writeSlots(key, now, direct!.ts, ttl, group, group.slots, direct!.indices, direct!.values, r * direct!.width)) {
@@ -191,8 +194,9 @@ export function collectEntities(
     if (byLast === undefined || byLast.size > BY_LAST_KEY_LIMIT) byLast = e.byLastKey = new Map();
     const name = keyNames[last];
     const declared = view.keyScopes[last] === 'candidate';
+    const column = view.keyColumns[last] >= 0 ? columns[view.keyColumns[last]] : undefined;
     for (let r = 0; r < n; r++) {
-      const value = declared ? cands[r][name] : undefined;
+      const value = column ? column[r] : declared ? cands[r][name] : undefined;
       const key = isKeyPart(value) ? value : keyValue(view, last, user, ctx, cands[r], r);
       let met = byLast.get(key);
       if (met === undefined) byLast.set(key, (met = { mark: 0, slot: 0 }));

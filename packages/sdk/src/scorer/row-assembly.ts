@@ -11,8 +11,12 @@ import type { Fields } from './types.ts';
 type Values = ReadonlyArray<ReadonlyArray<ReadonlyArray<number | null>>>;
 
 /** The whole row of candidate `r`, as the training set has it (debug output only). */
-function debugRow(m: LoadedModel, shared: Fields, perCandidate: Fields, entities: ViewEntities[], resolved: Values, r: number): Record<string, unknown> {
+function debugRow(m: LoadedModel, shared: Fields, perCandidate: Fields, entities: ViewEntities[], resolved: Values, r: number, a: Assembly): Record<string, unknown> {
   const out: Record<string, unknown> = { ...shared, ...perCandidate };
+  // Every request value the model reads, the candidate's included (entity-level fields read some that no
+  // per-candidate field does): the training row's precedence, {...user, ...context, ...candidate}.
+  const cand = a.cands[r];
+  for (const name of m.requestInputs) if (!(name in out)) out[name] = name in cand ? cand[name] : name in a.ctx ? a.ctx[name] : a.user[name];
   for (let v = 0; v < m.views.length; v++) {
     const e = entities[v];
     const values = resolved[v][e.shared ? 0 : e.slotOf[r]];
@@ -39,6 +43,8 @@ export function takeBuffers(m: LoadedModel, rows: number, width: number): Buffer
       shared: rowOf([...m.requestInputs, m.timestampField, ...m.views.flatMap((v) => v.columns)]),
       candidate: rowOf([...m.candidateInputs.map((i) => i.name), m.timestampField, ...m.views.flatMap((v) => Array.from(v.candidateRead, (f) => v.columns[f]))]),
     },
+    // Each column starts with a non-number so that it holds values as they are (numbers stay the boxes read).
+    columns: buf?.columns ?? m.checks.map(() => [undefined]),
     entities: buf?.entities ?? m.views.map(viewEntities),
     resolved: buf?.resolved ?? m.views.map(() => []),
     stable: buf?.stable ?? m.views.map(() => []),
@@ -82,12 +88,15 @@ function entityVectors(
   stable: ReadonlyArray<CacheEntry | undefined>,
   buf: Buffers,
   v: number,
+  shared: Fields,
 ): Float64Array {
   const g = group.slots.length;
   const stride = 2 * g;
   let out = buf.slots[v];
   if (out.length < entities.count * stride) out = buf.slots[v] = new Float64Array(Math.max(entities.count, 64) * stride * 2);
   const { row, indices, values } = group.scratch;
+  // The request-level values the group reads (uncached views only: such slots are never memoised).
+  for (let j = 0; j < group.sharedInputs.length; j++) row[group.sharedInputs[j]] = shared[group.sharedInputs[j]];
   for (let k = 0, at = 0; k < entities.count; k++, at += stride) {
     const entry = stable[k];
     const memo = entry?.slotsFor === group ? entry.slots : undefined;
@@ -134,12 +143,6 @@ export function assembleVectors(m: LoadedModel, a: Assembly, buf: Buffers): void
   const indices = buf.indices;
   const values = buf.values;
 
-  // Fields that read one view's features only: vectorised once per entity (and per fresh cached row, once).
-  for (let v = 0; v < views.length; v++) {
-    const fields = views[v].fields;
-    if (fields) entityVectors(views[v], fields, entities[v], resolved[v], buf.stable[v], buf, v);
-  }
-
   // The request-level row: user and context values, the request time, the features of user-level views.
   // Reused across requests (debug output keeps its rows: fresh ones then). Every request writes the same names in
   // the same order, so the objects keep one shape; a name that only some requests write (the columns of a view
@@ -157,6 +160,13 @@ export function assembleVectors(m: LoadedModel, a: Assembly, buf: Buffers): void
     const features = resolved[v][0];
     const columns = views[v].columns;
     for (let f = 0; f < columns.length; f++) row[columns[f]] = features[f];
+  }
+
+  // Fields that read one view's features (and, for uncached views, request-level values): vectorised once per
+  // entity (and per fresh cached row, once).
+  for (let v = 0; v < views.length; v++) {
+    const fields = views[v].fields;
+    if (fields) entityVectors(views[v], fields, entities[v], resolved[v], buf.stable[v], buf, v, row);
   }
   // Fields that are the same for every candidate are vectorised once, and written slot by slot into every row.
   const shared = m.sharedFields;
@@ -191,11 +201,16 @@ export function assembleVectors(m: LoadedModel, a: Assembly, buf: Buffers): void
   }
 
   const candidateNames = m.candidateNames;
+  const candidateColumns = m.candidateColumns;
+  const columns = buf.columns;
   const undeclaredNames = m.undeclaredNames;
   for (let r = 0; r < cands.length; r++) {
     const cand = cands[r];
     const base = r * width;
-    for (let i = 0; i < candidateNames.length; i++) crow[candidateNames[i]] = cand[candidateNames[i]];
+    for (let i = 0; i < candidateNames.length; i++) {
+      const c = candidateColumns[i];
+      crow[candidateNames[i]] = c >= 0 ? columns[c][r] : cand[candidateNames[i]];
+    }
     for (let i = 0; i < undeclaredNames.length; i++) {
       const name = undeclaredNames[i];
       // Undeclared: the training row's precedence, {...user, ...context, ...candidate}.
@@ -227,6 +242,6 @@ export function assembleVectors(m: LoadedModel, a: Assembly, buf: Buffers): void
       perCandidate.vectorizer.vectorize(crow, buf.rowIndices, buf.rowValues, 0);
       scatter(perCandidate.slots, buf.rowIndices, buf.rowValues, indices, values, base);
     }
-    if (debugRows) debugRows.push(debugRow(m, row, crow, entities, resolved, r));
+    if (debugRows) debugRows.push(debugRow(m, row, crow, entities, resolved, r, a));
   }
 }

@@ -36,7 +36,47 @@ async function setup(options: { delayMs?: number; fail?: boolean } = {}) {
 const TS = EVENT_TIME + 2 * HOUR + 123_456;
 const request = (ids = [1, 2, 3, 11, 12, 21], user = 1) => ({ user: { user_id: user }, context: { ts: TS, device: 'ios' }, candidates: candidates(ids) });
 
+/** Each candidate's score computed independently: the training row, the full vectoriser, the engine on one row. */
+async function referenceScores(mem: OnlineStore, bundle: Map<string, Uint8Array>, req: ReturnType<typeof request>): Promise<number[]> {
+  const vec = compileVectorizer(INPUT);
+  const engine = loadBuiltin({ bytes: bundle.get('model.onnx')!, width: vec.width });
+  const keys = [
+    [VIEWS.user, (c: Record<string, unknown>) => [c.user_id]],
+    [VIEWS.ad, (c: Record<string, unknown>) => [c.ad_id]],
+    [VIEWS.advertiser, (c: Record<string, unknown>) => [c.advertiser_id]],
+    [VIEWS.userCategory, (c: Record<string, unknown>) => [c.user_id, c.category]],
+  ] as const;
+  const scores: number[] = [];
+  for (const cand of req.candidates) {
+    const row: Record<string, unknown> = { ...req.user, ...req.context, ...cand, ts: req.context.ts };
+    for (const [view, key] of keys) {
+      const [stored] = (await mem.readRows([{ view, entities: [key(row) as never] }], { project: 'demo' }))[0];
+      const { values } = resolveFeatures(view, stored, req.context.ts);
+      view.features.forEach((f, i) => (row[featureColumn(view.name, f.name)] = values[i]));
+    }
+    const { indices, values } = vec.vectorizeOne(row);
+    const out = new Float32Array(1);
+    engine.run(indices, values, 1, out);
+    scores.push(out[0]);
+  }
+  return scores;
+}
+
 describe('score()', () => {
+  it('follows each request in fields of an uncached entity that also read request values (device × category)', async () => {
+    const { mem, store } = await setup();
+    const bundle = await makeScorerBundle();
+    for (const entityCache of [{}, false] as const) {
+      const scorer = await createScorer({ bundle, store, deadlineMs: Infinity, entityCache });
+      // Same candidates, the device and the user changing between requests: each request's own values are used.
+      for (const [device, user] of [['ios', 1], ['android', 1], ['ios', 2], ['web', 3], ['android', 2]] as const) {
+        const req = { ...request([1, 2, 3, 11, 12, 21, 13, 4], user), context: { ts: TS, device } };
+        expect((await scorer.score(req)).scores).toEqual(await referenceScores(mem, bundle, req));
+      }
+      await scorer.close();
+    }
+  });
+
   it('computes exactly the training row, vector and score for every candidate', async () => {
     const { mem, store } = await setup();
     const bundle = await makeScorerBundle();
@@ -62,6 +102,8 @@ describe('score()', () => {
         view.features.forEach((f, i) => (row[featureColumn(view.name, f.name)] = values[i]));
       }
       const { indices, values } = vec.vectorizeOne(row);
+      // The debug row holds every value the model reads, as the training row has it.
+      for (const name of INPUT.fields.flatMap((f) => f.inputs)) expect([name, res.debug!.rows[r][name]]).toEqual([name, row[name]]);
       expect(res.debug!.indices.subarray(r * vec.width, (r + 1) * vec.width)).toEqual(indices);
       expect(res.debug!.values.subarray(r * vec.width, (r + 1) * vec.width)).toEqual(values);
       const out = new Float32Array(1);

@@ -33,7 +33,7 @@ import type {
   ScoreRequest,
   ScoreResult,
 } from './types.ts';
-import { validateRequest } from './validate-request.ts';
+import { validateFields, validateShape } from './validate-request.ts';
 
 export interface EntityCacheConfig extends EntityCacheOptions {
   /**
@@ -205,18 +205,20 @@ class ScorerImpl implements Scorer {
 
   async #score(m: LoadedModel, req: RecordRequest, options: ScoreOptions): Promise<ScoreResult> {
     const t0 = performance.now();
-    validateRequest(m, req, this.#maxCandidates);
-    const user = req.user;
-    const ctx = req.context ?? NO_CONTEXT;
-    const cands = req.candidates;
-    const n = cands.length;
-    const now = this.#now();
-    const tsRaw = ctx[m.timestampField];
-    const ts = tsRaw === undefined ? now : tsRaw instanceof Date ? tsRaw.getTime() : (tsRaw as number);
-
+    // The request's shape first (the buffers are sized by its candidates), then its fields into the buffers.
+    validateShape(req, this.#maxCandidates);
     const width = m.vectorizer.width;
-    const buf = takeBuffers(m, n, width);
+    const buf = takeBuffers(m, req.candidates.length, width);
     try {
+      validateFields(m, req, buf.columns);
+      const user = req.user;
+      const ctx = req.context ?? NO_CONTEXT;
+      const cands = req.candidates;
+      const n = cands.length;
+      const now = this.#now();
+      const tsRaw = ctx[m.timestampField];
+      const ts = tsRaw === undefined ? now : tsRaw instanceof Date ? tsRaw.getTime() : (tsRaw as number);
+
       // 1. Every entity of every view, deduplicated, served from the cache where possible.
       const mark = ++this.#requests;
       const entities = buf.entities;
@@ -226,7 +228,7 @@ class ScorerImpl implements Scorer {
       const pending: Array<{ view: number; slots: number[] }> = [];
       for (let v = 0; v < m.views.length; v++) {
         const e = entities[v];
-        collectEntities(m.views[v], mark, now, user, ctx, cands, e, direct);
+        collectEntities(m.views[v], mark, now, user, ctx, cands, e, direct, buf.columns);
         if (!e.misses.length) continue;
         requests.push({ view: m.views[v].spec, entities: e.misses.map((k) => entityOf(e, k)) });
         pending.push({ view: v, slots: e.misses });

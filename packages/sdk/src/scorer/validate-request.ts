@@ -27,6 +27,12 @@ function invalid(value: unknown, type: FieldCheck['type'], path: string): never 
 
 /** Checks the request's shape and every declared request field. */
 export function validateRequest(model: LoadedModel, req: RecordRequest, maxCandidates: number): void {
+  validateShape(req, maxCandidates);
+  validateFields(model, req);
+}
+
+/** Checks the request's shape: objects where objects belong, an array of at most `maxCandidates` candidate objects. */
+export function validateShape(req: RecordRequest, maxCandidates: number): void {
   if (!isObject(req)) throw new InputError('the request must be an object {user, context, candidates}', 'request');
   if (!isObject(req.user)) throw new InputError('user must be an object', 'user');
   if (req.context !== undefined && !isObject(req.context)) throw new InputError('context must be an object', 'context');
@@ -36,12 +42,26 @@ export function validateRequest(model: LoadedModel, req: RecordRequest, maxCandi
     throw new InputError(`${cands.length} candidates is more than the scorer's maxCandidates (${maxCandidates})`, 'candidates');
   }
   for (let i = 0; i < cands.length; i++) if (!isObject(cands[i])) throw new InputError(`candidates[${i}] must be an object`, `candidates[${i}]`);
+}
+
+/**
+ * Checks every declared request field of a request of the right shape ({@link validateShape}). With `columns` (one
+ * array per check of `model.checks`), each candidate-scoped value checked is also kept, candidate i's at
+ * `columns[c][i]`: the later stages read the values from there instead of looking each name up on each candidate
+ * again (a lookup by a name that varies is a megamorphic access, ~10 ns each, and there were ~13 per candidate).
+ */
+export function validateFields(model: LoadedModel, req: RecordRequest, columns?: unknown[][]): void {
+  const cands = req.candidates;
   const ctx = req.context ?? {};
-  for (const c of model.checks) {
+  const checks = model.checks;
+  for (let k = 0; k < checks.length; k++) {
+    const c = checks[k];
     if (c.scope === 'candidate') {
+      const column = columns?.[k];
       for (let i = 0; i < cands.length; i++) {
         const v = cands[i][c.name];
         if (!isValid(v, c.type)) invalid(v, c.type, `candidates[${i}].${c.name}`);
+        if (column) column[i] = v;
       }
     } else {
       const v = (c.scope === 'user' ? req.user : ctx)[c.name];

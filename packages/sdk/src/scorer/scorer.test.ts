@@ -36,8 +36,11 @@ async function setup(options: { delayMs?: number; fail?: boolean } = {}) {
 const TS = EVENT_TIME + 2 * HOUR + 123_456;
 const request = (ids = [1, 2, 3, 11, 12, 21], user = 1) => ({ user: { user_id: user }, context: { ts: TS, device: 'ios' }, candidates: candidates(ids) });
 
-/** Each candidate's score computed independently: the training row, the full vectoriser, the engine on one row. */
-async function referenceScores(mem: OnlineStore, bundle: Map<string, Uint8Array>, req: ReturnType<typeof request>): Promise<number[]> {
+/**
+ * Each candidate's training row, assembled independently ({...user, ...context, ...candidate, ts, features}), its
+ * vector by the full vectoriser and its score by the engine on that one row.
+ */
+async function reference(mem: OnlineStore, bundle: Map<string, Uint8Array>, req: ReturnType<typeof request>) {
   const vec = compileVectorizer(INPUT);
   const engine = loadBuiltin({ bytes: bundle.get('model.onnx')!, width: vec.width });
   const keys = [
@@ -46,7 +49,7 @@ async function referenceScores(mem: OnlineStore, bundle: Map<string, Uint8Array>
     [VIEWS.advertiser, (c: Record<string, unknown>) => [c.advertiser_id]],
     [VIEWS.userCategory, (c: Record<string, unknown>) => [c.user_id, c.category]],
   ] as const;
-  const scores: number[] = [];
+  const out: Array<{ row: Record<string, unknown>; indices: Int32Array; values: Float32Array; score: number }> = [];
   for (const cand of req.candidates) {
     const row: Record<string, unknown> = { ...req.user, ...req.context, ...cand, ts: req.context.ts };
     for (const [view, key] of keys) {
@@ -55,11 +58,11 @@ async function referenceScores(mem: OnlineStore, bundle: Map<string, Uint8Array>
       view.features.forEach((f, i) => (row[featureColumn(view.name, f.name)] = values[i]));
     }
     const { indices, values } = vec.vectorizeOne(row);
-    const out = new Float32Array(1);
-    engine.run(indices, values, 1, out);
-    scores.push(out[0]);
+    const score = new Float32Array(1);
+    engine.run(indices, values, 1, score);
+    out.push({ row, indices, values, score: score[0] });
   }
-  return scores;
+  return out;
 }
 
 describe('score()', () => {
@@ -71,7 +74,7 @@ describe('score()', () => {
       // Same candidates, the device and the user changing between requests: each request's own values are used.
       for (const [device, user] of [['ios', 1], ['android', 1], ['ios', 2], ['web', 3], ['android', 2]] as const) {
         const req = { ...request([1, 2, 3, 11, 12, 21, 13, 4], user), context: { ts: TS, device } };
-        expect((await scorer.score(req)).scores).toEqual(await referenceScores(mem, bundle, req));
+        expect((await scorer.score(req)).scores).toEqual((await reference(mem, bundle, req)).map((x) => x.score));
       }
       await scorer.close();
     }
@@ -85,30 +88,13 @@ describe('score()', () => {
     const req = request();
     const res = await scorer.score(req, { debug: true });
 
-    // The training row of each impression, assembled independently: {...user, ...context, ...candidate, ts, features}.
-    const vec = compileVectorizer(INPUT);
-    const engine = loadBuiltin({ bytes: bundle.get('model.onnx')!, width: vec.width });
-    const views = [
-      [VIEWS.user, (c: Record<string, unknown>) => [c.user_id]],
-      [VIEWS.ad, (c: Record<string, unknown>) => [c.ad_id]],
-      [VIEWS.advertiser, (c: Record<string, unknown>) => [c.advertiser_id]],
-      [VIEWS.userCategory, (c: Record<string, unknown>) => [c.user_id, c.category]],
-    ] as const;
-    for (let r = 0; r < req.candidates.length; r++) {
-      const row: Record<string, unknown> = { ...req.user, ...req.context, ...req.candidates[r], ts: TS };
-      for (const [view, key] of views) {
-        const [stored] = (await mem.readRows([{ view, entities: [key(row) as never] }], { project: 'demo' }))[0];
-        const { values } = resolveFeatures(view, stored, TS);
-        view.features.forEach((f, i) => (row[featureColumn(view.name, f.name)] = values[i]));
-      }
-      const { indices, values } = vec.vectorizeOne(row);
+    const width = INPUT.fields.length;
+    for (const [r, { row, indices, values, score }] of (await reference(mem, bundle, req)).entries()) {
       // The debug row holds every value the model reads, as the training row has it.
       for (const name of INPUT.fields.flatMap((f) => f.inputs)) expect([name, res.debug!.rows[r][name]]).toEqual([name, row[name]]);
-      expect(res.debug!.indices.subarray(r * vec.width, (r + 1) * vec.width)).toEqual(indices);
-      expect(res.debug!.values.subarray(r * vec.width, (r + 1) * vec.width)).toEqual(values);
-      const out = new Float32Array(1);
-      engine.run(indices, values, 1, out);
-      expect(res.scores[r]).toBe(out[0]);
+      expect(res.debug!.indices.subarray(r * width, (r + 1) * width)).toEqual(indices);
+      expect(res.debug!.values.subarray(r * width, (r + 1) * width)).toEqual(values);
+      expect(res.scores[r]).toBe(score);
     }
     expect(res.degraded).toBe(false);
     // user 1's features are all stored and fresh; every candidate's too.

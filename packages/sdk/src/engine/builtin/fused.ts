@@ -229,45 +229,38 @@ function sharedMask(mask: Uint8Array, shared: Int32Array | undefined, rows: numb
 // products are computed once, from the first row, and each row adds them where it would have added its own, in the
 // same order: the same sums, bit for bit, without each row's random read into the weight table.
 
+/**
+ * LR, position by position: for each position, every row's product is added to that row's sum. Each row still sums
+ * its slots in position order (the same result bit for bit), but the weight reads of one position across rows are
+ * independent of each other, where a row's reads all fed one chain of additions: more cache misses in flight at once
+ * (-4% of a 100-candidate score() in an interleaved A/B; the table, 4 MB, does not stay in the CPU's L2 cache).
+ */
 function lrKernel(w: Float32Array, b: number, width: number): Kernel {
   const d = w.length;
   const mask = new Uint8Array(width);
-  const terms = new Float64Array(width);
+  /** Each row's running sum (grown when a call has more rows: no allocation per call once warm). */
+  let z = new Float64Array(64);
   return (indices, values, rows, out, shared) => {
-    if (sharedMask(mask, shared, rows)) {
-      for (let j = 0; j < width; j++) {
-        if (mask[j] === 0) continue;
+    const some = sharedMask(mask, shared, rows);
+    if (z.length < rows) z = new Float64Array(Math.max(rows, 2 * z.length));
+    z.fill(0, 0, rows);
+    for (let p = 0; p < width; p++) {
+      if (some && mask[p] === 1) {
+        let i = indices[p];
+        if (i < 0) i += d;
+        if (!(i >= 0 && i < d)) outOfRange(indices[p], d);
+        const t = fround(w[i] * values[p]);
+        for (let r = 0; r < rows; r++) z[r] += t;
+        continue;
+      }
+      for (let r = 0, j = p; r < rows; r++, j += width) {
         let i = indices[j];
         if (i < 0) i += d;
         if (!(i >= 0 && i < d)) outOfRange(indices[j], d);
-        terms[j] = fround(w[i] * values[j]);
+        z[r] += fround(w[i] * values[j]);
       }
-      for (let r = 0, base = 0; r < rows; r++, base += width) {
-        let z = 0;
-        for (let p = 0; p < width; p++) {
-          if (mask[p] === 1) {
-            z += terms[p];
-            continue;
-          }
-          let i = indices[base + p];
-          if (i < 0) i += d;
-          if (!(i >= 0 && i < d)) outOfRange(indices[base + p], d);
-          z += fround(w[i] * values[base + p]);
-        }
-        out[r] = 1 / (1 + Math.exp(-fround(fround(z) + b)));
-      }
-      return;
     }
-    for (let r = 0, base = 0; r < rows; r++, base += width) {
-      let z = 0;
-      for (let j = base, end = base + width; j < end; j++) {
-        let i = indices[j];
-        if (i < 0) i += d;
-        if (!(i >= 0 && i < d)) outOfRange(indices[j], d);
-        z += fround(w[i] * values[j]);
-      }
-      out[r] = 1 / (1 + Math.exp(-fround(fround(z) + b)));
-    }
+    for (let r = 0; r < rows; r++) out[r] = 1 / (1 + Math.exp(-fround(fround(z[r]) + b)));
   };
 }
 

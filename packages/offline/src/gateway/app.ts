@@ -18,15 +18,18 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'iovalkey';
 import { InputError } from '@lockstep/sdk';
 import { CommandPolicy, type CommandPolicyOptions } from './command-policy.ts';
-import { encodeBatch, encodeError, encodeResult, type RespReply } from './encode-reply.ts';
-import { parseBatch, parseSingle, type RedisCommand } from './parse-commands.ts';
-import { executeBatch } from './redis-connection.ts';
+import { encodeError } from './encode-reply.ts';
+import { answerCommands, commandRunner, type CommandRunner, type GatewayMode } from './answer-commands.ts';
 import { GatewayRequestError } from './request-error.ts';
 
 /** Options for {@link createGatewayApp}. */
 export interface GatewayAppOptions extends CommandPolicyOptions {
-  /** The Redis/Valkey connection, from {@link connectGatewayRedis} (its options matter: see there). The caller owns it. */
-  redis: Redis;
+  /**
+   * Where commands run: the gateway's own RESP connection ({@link GatewayResp}, what {@link startGateway} uses)
+   * or an iovalkey connection from {@link connectGatewayRedis} (the reference path; its options matter: see
+   * there). The caller owns it.
+   */
+  redis: Redis | CommandRunner;
   /**
    * Bearer token(s) accepted in `Authorization: Bearer <token>`. Several tokens allow rotation.
    * Required unless `insecureNoAuth` is true.
@@ -62,7 +65,7 @@ function answer(body: string | Uint8Array<ArrayBuffer>, status: number, syncToke
 }
 
 /** Checks `Authorization: Bearer …` against the configured tokens in constant time per token. */
-function makeAuthorizer(options: GatewayAppOptions): (header: string | undefined) => boolean {
+export function makeAuthorizer(options: GatewayAppOptions): (header: string | undefined) => boolean {
   if (options.insecureNoAuth) return () => true;
   const tokens = (typeof options.token === 'string' ? [options.token] : (options.token ?? [])).filter((t) => t.length > 0);
   if (tokens.length === 0) {
@@ -107,62 +110,36 @@ function tooLarge(maxBodyBytes: number): GatewayRequestError {
   return new GatewayRequestError(413, `ERR request body larger than ${maxBodyBytes} bytes (maxBodyBytes / --max-body-bytes)`);
 }
 
-type Mode = 'single' | 'pipeline' | 'multi-exec';
-
 /** Build the gateway app. Throws when no token is given and `insecureNoAuth` is not set. */
 export function createGatewayApp(options: GatewayAppOptions): Hono {
-  const { redis } = options;
+  const runner = commandRunner(options.redis);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const authorized = makeAuthorizer(options);
   const policy = new CommandPolicy(options);
   const onError = options.onError ?? (() => {});
 
-  async function run(mode: Mode, c: Context): Promise<Response> {
+  async function run(mode: GatewayMode, c: Context): Promise<Response> {
     const syncToken = c.req.header('upstash-sync-token') || undefined;
-    try {
-      if (c.req.method !== 'POST') {
-        return new Response(encodeError(`ERR use POST (got ${c.req.method})`), {
-          status: 405,
-          headers: { ...JSON_HEADERS, allow: 'POST' },
-        });
-      }
-      if (!authorized(c.req.header('authorization'))) {
-        return answer(encodeError('Unauthorized'), 401, syncToken);
-      }
-      const base64 = c.req.header('upstash-encoding')?.toLowerCase() === 'base64';
-      const text = await readBody(c, maxBodyBytes).catch((err: unknown) => {
-        if (err instanceof GatewayRequestError) throw err;
-        throw new GatewayRequestError(400, `ERR could not read the request body: ${err instanceof Error ? err.message : String(err)}`);
+    if (c.req.method !== 'POST') {
+      return new Response(encodeError(`ERR use POST (got ${c.req.method})`), {
+        status: 405,
+        headers: { ...JSON_HEADERS, allow: 'POST' },
       });
-      if (mode === 'single') {
-        const [reply] = await executeBatch(redis, [parseSingle(text, policy)]);
-        // Upstash answers a single command Redis refused with 400 and {"error"}.
-        return answer(encodeResult(reply, base64), reply instanceof Error ? 400 : 200, syncToken);
-      }
-      const commands = parseBatch(text, policy);
-      const replies = mode === 'pipeline' ? await executeBatch(redis, commands) : await transaction(commands);
-      return answer(encodeBatch(replies, base64), 200, syncToken);
+    }
+    if (!authorized(c.req.header('authorization'))) {
+      return answer(encodeError('Unauthorized'), 401, syncToken);
+    }
+    const base64 = c.req.header('upstash-encoding')?.toLowerCase() === 'base64';
+    let text: string;
+    try {
+      text = await readBody(c, maxBodyBytes);
     } catch (err) {
       if (err instanceof GatewayRequestError) return answer(encodeError(err.message), err.status, syncToken);
-      // executeBatch only rejects when the connection failed (Redis's own refusals are per-command replies).
-      onError(err);
-      const message = err instanceof Error ? err.message : String(err);
-      return answer(encodeError(`ERR redis unavailable: ${message}`), 503, syncToken);
+      const message = `ERR could not read the request body: ${err instanceof Error ? err.message : String(err)}`;
+      return answer(encodeError(message), 400, syncToken);
     }
-  }
-
-  /** MULTI, the commands, EXEC in one write; the replies of EXEC, or a 400 when the transaction was aborted. */
-  async function transaction(commands: RedisCommand[]): Promise<RespReply[]> {
-    const replies = await executeBatch(redis, [['MULTI'], ...commands, ['EXEC']]);
-    const exec = replies[replies.length - 1];
-    if (exec instanceof Error) {
-      // EXECABORT: say which command was refused while queueing, not only that the transaction was discarded.
-      const refused = replies.findIndex((r, i) => i > 0 && i < replies.length - 1 && r instanceof Error);
-      const why = refused > 0 ? ` (command ${refused - 1}: ${(replies[refused] as Error).message})` : '';
-      throw new GatewayRequestError(400, `${exec.message}${why}`);
-    }
-    if (!Array.isArray(exec)) throw new GatewayRequestError(500, 'ERR transaction was not executed');
-    return exec;
+    const { status, body } = await answerCommands(runner, mode, text, base64, policy, onError);
+    return answer(body, status, syncToken);
   }
 
   const app = new Hono();

@@ -3,11 +3,12 @@
  *
  * @module
  */
-import { serve, type ServerType } from '@hono/node-server';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'iovalkey';
 import type { Hono } from 'hono';
 import { createGatewayApp, type GatewayAppOptions } from './app.ts';
+import { createGatewayListener } from './node-listener.ts';
 import { connectGatewayRedis, whenReady, type GatewayRedisOptions } from './redis-connection.ts';
 
 /** Options for {@link startGateway}. */
@@ -76,15 +77,17 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
   }
   await whenReady(redis, options.redisWaitMs ?? 5000).catch((err: unknown) => options.onError?.(err));
 
-  const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: options.port ?? DEFAULT_GATEWAY_PORT, hostname: host }, () => resolve(s));
-    s.once('error', reject);
-  });
+  const server: Server = createServer(createGatewayListener({ ...options, redis }, app));
   // Outlive the idle timeouts of load balancers in front (60 s on common ones), or they meet closed sockets.
-  if ('keepAliveTimeout' in server) {
-    server.keepAliveTimeout = 65_000;
-    server.headersTimeout = 66_000;
-  }
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? DEFAULT_GATEWAY_PORT, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const { port } = server.address() as AddressInfo;
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
 
@@ -97,7 +100,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Keep-alive connections would hold close() open until their clients go away.
-        if ('closeAllConnections' in server) server.closeAllConnections();
+        server.closeAllConnections();
       });
       await redis.quit().catch(() => redis.disconnect());
     },

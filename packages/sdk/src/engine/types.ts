@@ -15,10 +15,30 @@ export interface ModelEngine {
    * `shared`, when given, lists positions within a row (each in [0, width)) whose index and value are the same in
    * every row of this call (the user's and the context's fields): an engine may read them from the first row only.
    * A hint: ignoring it gives the same results.
+   *
+   * `terms`, when given, carries the engine's own per-slot terms for some positions (see {@link EngineTerms}): a
+   * caller remembers the terms of slots it meets again (a cached ad's slots) and gives them back to the same engine.
+   * Also a hint: an engine that ignores it leaves it as it is and gives the same results.
    */
-  run(indices: Int32Array, values: Float32Array, rows: number, out: Float32Array, shared?: Int32Array): void | Promise<void>;
+  run(indices: Int32Array, values: Float32Array, rows: number, out: Float32Array, shared?: Int32Array, terms?: EngineTerms): void | Promise<void>;
   /** Frees native resources (onnxruntime sessions). Safe to call twice. */
   dispose(): void | Promise<void>;
+}
+
+/**
+ * Per-slot terms of an engine, for the slots at some positions of each row. What a term is belongs to the engine
+ * (the built-in LR kernel: the float32 product w[index] · value), so terms are only ever given back to the engine that
+ * wrote them.
+ */
+export interface EngineTerms {
+  /** Positions within a row (each in [0, width)) whose slots may have terms. */
+  positions: Int32Array;
+  /**
+   * rows × width, like `values`; only the listed positions are read. A number: that slot's term, used instead of
+   * the slot's weights (and it must be what this engine would compute for the slot's index and value). NaN: not
+   * known; an engine that computes terms writes the slot's term there, for the caller to remember.
+   */
+  values: Float32Array;
 }
 
 export interface EngineInfo {

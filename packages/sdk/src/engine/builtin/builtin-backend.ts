@@ -8,7 +8,7 @@
  * generic interpreter. A fused kernel is checked against the interpreter on a probe batch before it is used.
  */
 import { EngineError } from '../../errors.ts';
-import type { EngineBackend, EngineModel, ModelEngine } from '../types.ts';
+import type { EngineBackend, EngineModel, EngineTerms, ModelEngine } from '../types.ts';
 import { type Kernel, recognise } from './fused.ts';
 import { type Value, runGraph, unsupportedOps } from './interpreter.ts';
 import { DataType, type OnnxModel, decodeModel } from './onnx.ts';
@@ -76,12 +76,12 @@ export function loadBuiltin(m: EngineModel, options: BuiltinOptions = {}): Model
  * graph (its initializers can be tens of MB) alive.
  */
 function engineOf(kernel: Kernel, width: number, mode: string): ModelEngine {
-  const run = (indices: Int32Array, values: Float32Array, rows: number, out: Float32Array, shared?: Int32Array) => {
-    if (indices.length < rows * width || values.length < rows * width || out.length < rows) {
+  const run = (indices: Int32Array, values: Float32Array, rows: number, out: Float32Array, shared?: Int32Array, terms?: EngineTerms) => {
+    if (indices.length < rows * width || values.length < rows * width || out.length < rows || (terms && terms.values.length < rows * width)) {
       throw new EngineError(`run(${rows} rows) needs ${rows * width} indices and values and ${rows} outputs`);
     }
     try {
-      kernel(indices, values, rows, out, shared);
+      kernel(indices, values, rows, out, shared, terms);
     } catch (e) {
       throw e instanceof EngineError ? e : new EngineError(`built-in evaluator failed: ${(e as Error).message}`, { cause: e });
     }

@@ -97,9 +97,59 @@ describe('fused kernels', () => {
     }
   });
 
+  it('LR: give the same bits with known terms at random positions, and write the unknown ones', () => {
+    let x = 13;
+    const random = () => ((x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) | 0) >>> 0) / 2 ** 32;
+    const dim = 1 << 12;
+    const width = 25;
+    const m = randomModel(dim, width, undefined, 17);
+    const kernel = recognise(decodeModel(writeOnnx(modelGraph(m))), { indices: 'indices', values: 'values', output: 'probability' })!.kernel(width);
+    for (const rows of [0, 1, 2, 33, 100]) {
+      const pick = (p: number) => Int32Array.from(Array.from({ length: width }, (_, j) => j).filter(() => random() < p));
+      const positions = pick(0.4);
+      // Some positions both shared and with terms: sharing wins, the terms there are neither read nor written.
+      const shared = Int32Array.from([...pick(0.3)].filter((p) => p % 2 === 0));
+      const indices = new Int32Array(rows * width);
+      const values = new Float32Array(rows * width);
+      for (let i = 0; i < indices.length; i++) {
+        indices[i] = Math.floor(random() * dim) - (random() < 0.1 ? dim : 0);
+        values[i] = random() < 0.5 ? 1 : (random() - 0.5) * 8;
+      }
+      for (let r = 1; r < rows; r++) {
+        for (const p of shared) {
+          indices[r * width + p] = indices[p];
+          values[r * width + p] = values[p];
+        }
+      }
+      const expected = [...reference(m, indices, values, rows, width)];
+      const term = (j: number) => fround(m.w[indices[j] < 0 ? indices[j] + dim : indices[j]] * values[j]);
+      // Random known terms, NaN elsewhere (and garbage at unlisted positions, which must not be read).
+      const known = new Float32Array(rows * width).fill(1e9);
+      for (let r = 0; r < rows; r++) for (const p of positions) known[r * width + p] = random() < 0.5 ? term(r * width + p) : NaN;
+      const before = known.slice();
+      const out = new Float32Array(rows);
+      kernel(indices, values, rows, out, shared, { positions, values: known });
+      expect([...out]).toEqual(expected);
+      for (let j = 0; j < known.length; j++) {
+        const p = j % width;
+        if (positions.includes(p) && !(shared.includes(p) && rows > 1)) expect(known[j]).toBe(term(j));
+        else expect(Object.is(known[j], before[j])).toBe(true);
+      }
+      // Every term known now: the weights at those positions are not needed (a wrong index would show).
+      const noWeights = indices.slice();
+      for (let r = 0; r < rows; r++) for (const p of positions) if (!(shared.includes(p) && rows > 1)) noWeights[r * width + p] = 0;
+      kernel(noWeights, values, rows, out, shared, { positions, values: known });
+      expect([...out]).toEqual(expected);
+      // And no leak into a call without them.
+      kernel(indices, values, rows, out);
+      expect([...out]).toEqual(expected);
+    }
+  });
+
   it('refuses a shared position outside the row', () => {
     const m = randomModel(64, 3, undefined, 1);
     const kernel = recognise(decodeModel(writeOnnx(modelGraph(m))), { indices: 'indices', values: 'values', output: 'probability' })!.kernel(3);
     expect(() => kernel(new Int32Array(6), new Float32Array(6), 2, new Float32Array(2), Int32Array.of(3))).toThrow(RangeError);
+    expect(() => kernel(new Int32Array(6), new Float32Array(6), 2, new Float32Array(2), undefined, { positions: Int32Array.of(-1), values: new Float32Array(6) })).toThrow(RangeError);
   });
 });

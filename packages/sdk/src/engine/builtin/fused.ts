@@ -8,10 +8,14 @@
  * negative, and constants may be initializers or Constant nodes. A graph that does not match exactly is left to
  * the generic interpreter. The kernels read the weights in place and allocate nothing per call.
  */
+import type { EngineTerms } from '../types.ts';
 import type { ConstTensor, OnnxModel, OnnxNode } from './onnx.ts';
 
-/** The row-level kernel: same contract as ModelEngine.run (`shared`: positions whose slot is the same in every row). */
-export type Kernel = (indices: Int32Array, values: Float32Array, rows: number, out: Float32Array, shared?: Int32Array) => void;
+/**
+ * The row-level kernel: same contract as ModelEngine.run (`shared`: positions whose slot is the same in every row;
+ * `terms`: known per-slot terms, LR only, see {@link lrKernel}).
+ */
+export type Kernel = (indices: Int32Array, values: Float32Array, rows: number, out: Float32Array, shared?: Int32Array, terms?: EngineTerms) => void;
 
 export interface FusedModel {
   family: 'lr' | 'fm';
@@ -225,6 +229,19 @@ function sharedMask(mask: Uint8Array, shared: Int32Array | undefined, rows: numb
   return true;
 }
 
+/**
+ * Marks the `terms` positions of a row that are not shared with 2 in `mask` (after {@link sharedMask}) and returns
+ * whether there are any.
+ */
+function termMask(mask: Uint8Array, positions: Int32Array): boolean {
+  for (let t = 0; t < positions.length; t++) {
+    const j = positions[t];
+    if (!(j >= 0 && j < mask.length)) throw new RangeError(`term position ${j} out of range [0, ${mask.length})`);
+    if (mask[j] === 0) mask[j] = 2;
+  }
+  return positions.length > 0;
+}
+
 // Shared positions (the user's and the context's fields, about 10 of 24 slots on the sponsored-ads spec): their
 // products are computed once, from the first row, and each row adds them where it would have added its own, in the
 // same order: the same sums, bit for bit, without each row's random read into the weight table.
@@ -234,17 +251,35 @@ function sharedMask(mask: Uint8Array, shared: Int32Array | undefined, rows: numb
  * its slots in position order (the same result bit for bit), but the weight reads of one position across rows are
  * independent of each other, where a row's reads all fed one chain of additions: more cache misses in flight at once
  * (-4% of a 100-candidate score() in an interleaved A/B; the table, 4 MB, does not stay in the CPU's L2 cache).
+ *
+ * Terms: at the `terms` positions, a slot's product fround(w[i] · x) is taken from `terms.values` when it is there
+ * (a float32 number, exactly what the kernel would compute) and written there when it is NaN, for the caller to
+ * remember: a cached ad's slots then cost no read of the weight table in later requests. Same sums, bit for bit.
  */
 function lrKernel(w: Float32Array, b: number, width: number): Kernel {
   const d = w.length;
   const mask = new Uint8Array(width);
   /** Each row's running sum (grown when a call has more rows: no allocation per call once warm). */
   let z = new Float64Array(64);
-  return (indices, values, rows, out, shared) => {
+  return (indices, values, rows, out, shared, terms) => {
     const some = sharedMask(mask, shared, rows);
+    const known = terms !== undefined && termMask(mask, terms.positions) ? terms.values : undefined;
     if (z.length < rows) z = new Float64Array(Math.max(rows, 2 * z.length));
     z.fill(0, 0, rows);
     for (let p = 0; p < width; p++) {
+      if (known !== undefined && mask[p] === 2) {
+        for (let r = 0, j = p; r < rows; r++, j += width) {
+          let t = known[j];
+          if (t !== t) {
+            let i = indices[j];
+            if (i < 0) i += d;
+            if (!(i >= 0 && i < d)) outOfRange(indices[j], d);
+            known[j] = t = fround(w[i] * values[j]);
+          }
+          z[r] += t;
+        }
+        continue;
+      }
       if (some && mask[p] === 1) {
         let i = indices[p];
         if (i < 0) i += d;

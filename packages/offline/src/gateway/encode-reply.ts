@@ -38,7 +38,7 @@ const KEEP_BYTES = 1024 * 1024;
  * A growable byte buffer for one answer at a time. The gateway answers requests one after another on one
  * thread and {@link JsonBytes.take} copies the bytes out, so one scratch buffer serves every request.
  */
-class JsonBytes {
+export class JsonBytes {
   buf: Buffer = Buffer.allocUnsafe(INITIAL_BYTES);
   len = 0;
 
@@ -62,6 +62,15 @@ class JsonBytes {
     this.len += this.buf.write(s, this.len, 'latin1');
   }
 
+  /** Bytes that are JSON as they are (an integer's digits), `src[start..end)`. */
+  bytes(src: Uint8Array, start: number, end: number): void {
+    this.reserve(end - start);
+    const out = this.buf;
+    let o = this.len;
+    for (let i = start; i < end; i++) out[o++] = src[i];
+    this.len = o;
+  }
+
   /** A JSON string of the UTF-8 text `s` (the slow path for non-ASCII values and messages). */
   jsonOfText(s: string): void {
     const json = JSON.stringify(s);
@@ -69,14 +78,14 @@ class JsonBytes {
     this.len += this.buf.write(json, this.len, 'utf8');
   }
 
-  /** `"<base64 of src>"` */
-  base64(src: Uint8Array): void {
-    const n = src.length;
-    this.reserve(((n + 2) / 3) * 4 + 2);
+  /** `"<base64 of src[start..end)>"` */
+  base64(src: Uint8Array, start = 0, end = src.length): void {
+    const n = end;
+    this.reserve(((n - start + 2) / 3) * 4 + 2);
     const out = this.buf;
     let o = this.len;
     out[o++] = QUOTE;
-    let i = 0;
+    let i = start;
     for (; i + 2 < n; i += 3) {
       const v = (src[i] << 16) | (src[i + 1] << 8) | src[i + 2];
       out[o++] = ALPHABET[v >> 18];
@@ -96,20 +105,22 @@ class JsonBytes {
     this.len = o;
   }
 
-  /** `"<src as JSON string>"`: bytes copied with JSON escapes while ASCII, `JSON.stringify(toString())` otherwise. */
-  utf8(src: Buffer): void {
-    const n = src.length;
-    this.reserve(n * 6 + 2);
+  /**
+   * `"<src[start..end) as JSON string>"`: bytes copied with JSON escapes while ASCII, `JSON.stringify(toString())`
+   * otherwise.
+   */
+  utf8(src: Buffer, start = 0, end = src.length): void {
+    this.reserve((end - start) * 6 + 2);
     const out = this.buf;
-    const start = this.len;
-    let o = start;
+    const at = this.len;
+    let o = at;
     out[o++] = QUOTE;
-    for (let i = 0; i < n; i++) {
+    for (let i = start; i < end; i++) {
       const b = src[i];
       if (b >= 0x80) {
         // Non-ASCII: let the UTF-8 decoder and JSON.stringify handle invalid sequences and surrogates.
-        this.len = start;
-        this.jsonOfText(src.toString());
+        this.len = at;
+        this.jsonOfText(src.toString('utf8', start, end));
         return;
       }
       if (b === QUOTE || b === BACKSLASH) {

@@ -10,3 +10,6 @@ export { connectGatewayRedis, executeBatch, whenReady, type GatewayRedisOptions 
 export { CommandPolicy, ADMIN_COMMANDS, CONNECTION_STATE_COMMANDS, type CommandPolicyOptions } from './command-policy.ts';
 export { encodeResult, encodeBatch, encodeError, type RespReply } from './encode-reply.ts';
 export { GatewayRequestError } from './request-error.ts';
+export { createGatewayListener } from './node-listener.ts';
+export { GatewayResp, gatewayRespOptions, type GatewayRespOptions } from './gateway-resp.ts';
+export { answerCommands, iovalkeyRunner, type CommandRunner, type GatewayAnswer, type GatewayMode } from './answer-commands.ts';

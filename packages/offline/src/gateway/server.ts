@@ -9,6 +9,7 @@ import type { Redis } from 'iovalkey';
 import type { Hono } from 'hono';
 import { createGatewayApp, type GatewayAppOptions } from './app.ts';
 import { createGatewayListener } from './node-listener.ts';
+import { GatewayResp, gatewayRespOptions } from './gateway-resp.ts';
 import { connectGatewayRedis, whenReady, type GatewayRedisOptions } from './redis-connection.ts';
 
 /** Options for {@link startGateway}. */
@@ -39,6 +40,14 @@ export interface StartGatewayOptions extends Omit<GatewayAppOptions, 'redis'> {
    * @default 5000
    */
   redisWaitMs?: number;
+  /**
+   * The Redis connection: `'lockstep'`, the gateway's own ({@link GatewayResp}: one write per request,
+   * replies transcoded straight to JSON), or `'iovalkey'`, the reference path, which also takes every iovalkey
+   * option (`redisOptions` beyond host, port, path, family, tls, username, password, db, connectTimeout,
+   * commandTimeout and connectionName need it).
+   * @default 'lockstep'
+   */
+  redisClient?: 'lockstep' | 'iovalkey';
 }
 
 /** A running gateway. */
@@ -47,7 +56,8 @@ export interface RunningGateway {
   url: string;
   port: number;
   app: Hono;
-  redis: Redis;
+  /** The Redis connection: the gateway's own, or iovalkey's with `redisClient: 'iovalkey'`. */
+  redis: GatewayResp | Redis;
   /** Stop accepting requests, close open connections and the Redis connection. */
   close(): Promise<void>;
 }
@@ -58,24 +68,33 @@ export const DEFAULT_GATEWAY_PORT = 8079;
 /** Start the gateway: connect to Redis, build the app, listen. */
 export async function startGateway(options: StartGatewayOptions = {}): Promise<RunningGateway> {
   const host = options.host ?? '127.0.0.1';
-  const redis = connectGatewayRedis(options.redisUrl ?? 'redis://127.0.0.1:6379', options.redisOptions);
-  // iovalkey emits 'error' on every failed (re)connect; without a listener Node would treat it as fatal.
+  const url = options.redisUrl ?? 'redis://127.0.0.1:6379';
+  // Every failed (re)connect reports an error: log one every 5 s at most.
   let lastLogged = 0;
-  redis.on('error', (err: Error) => {
+  const logError = (err: Error) => {
     const now = Date.now();
     if (now - lastLogged > 5000) {
       lastLogged = now;
       options.onError?.(err);
     }
-  });
+  };
+  let redis: GatewayResp | Redis;
+  if (options.redisClient === 'iovalkey') {
+    redis = connectGatewayRedis(url, options.redisOptions);
+    // Without an 'error' listener Node would treat iovalkey's connection errors as fatal.
+    redis.on('error', logError);
+  } else {
+    redis = new GatewayResp({ ...gatewayRespOptions(url, options.redisOptions), onError: logError });
+  }
   let app: Hono;
   try {
     app = createGatewayApp({ ...options, redis });
   } catch (err) {
-    redis.disconnect();
+    await disconnect(redis);
     throw err;
   }
-  await whenReady(redis, options.redisWaitMs ?? 5000).catch((err: unknown) => options.onError?.(err));
+  const waitMs = options.redisWaitMs ?? 5000;
+  await (redis instanceof GatewayResp ? redis.whenReady(waitMs) : whenReady(redis, waitMs)).catch((err: unknown) => options.onError?.(err));
 
   const server: Server = createServer(createGatewayListener({ ...options, redis }, app));
   // Outlive the idle timeouts of load balancers in front (60 s on common ones), or they meet closed sockets.
@@ -102,7 +121,12 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
         // Keep-alive connections would hold close() open until their clients go away.
         server.closeAllConnections();
       });
-      await redis.quit().catch(() => redis.disconnect());
+      await disconnect(redis);
     },
   };
+}
+
+async function disconnect(redis: GatewayResp | Redis): Promise<void> {
+  if (redis instanceof GatewayResp) await redis.close();
+  else await redis.quit().catch(() => redis.disconnect());
 }

@@ -4,7 +4,10 @@
  *
  * @module
  */
+import { request } from 'node:http';
+import type { Hono } from 'hono';
 import type { Redis } from 'iovalkey';
+import { expect } from 'vitest';
 
 export interface CorpusRequest {
   path: string;
@@ -63,3 +66,54 @@ function entries(): CorpusRequest[] {
 
 /** Every request, in a fixed order. */
 export const GATEWAY_CORPUS: readonly CorpusRequest[] = entries();
+
+/** The answer's status, the headers the protocol sets, and its body bytes (base64). */
+export interface SeenAnswer {
+  status: number;
+  headers: Record<string, string | null>;
+  body: string;
+}
+
+function pick(get: (name: string) => string | null): Record<string, string | null> {
+  return Object.fromEntries(['content-type', 'upstash-sync-token', 'allow'].map((n) => [n, get(n)]));
+}
+
+/** Send `r` over real HTTP to the server at `base`. */
+export function httpAnswer(base: string, r: CorpusRequest): Promise<SeenAnswer> {
+  return new Promise((resolve, reject) => {
+    const body = r.body === undefined ? undefined : Buffer.from(r.body);
+    const req = request(
+      `${base}${r.path}`,
+      { method: r.method ?? 'POST', headers: { ...(body ? { 'content-length': String(body.length) } : {}), ...r.headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode!,
+            headers: pick((name) => (res.headers[name] as string | undefined) ?? null),
+            body: Buffer.concat(chunks).toString('base64'),
+          }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/**
+ * Expect the server at `base` to answer every corpus request exactly as `reference` does through
+ * `app.request()`, each from the seeded data.
+ */
+export async function expectCorpusAnswers(redis: Redis, reference: Hono, base: string): Promise<void> {
+  for (const r of GATEWAY_CORPUS) {
+    await redis.flushdb();
+    await SEED(redis);
+    const res = await reference.request(r.path, { method: r.method ?? 'POST', headers: r.headers, body: r.body });
+    const want: SeenAnswer = { status: res.status, headers: pick((n) => res.headers.get(n)), body: Buffer.from(await res.arrayBuffer()).toString('base64') };
+    await redis.flushdb();
+    await SEED(redis);
+    expect(await httpAnswer(base, r), `${r.method ?? 'POST'} ${r.path} ${r.body?.slice(0, 80)}`).toEqual(want);
+  }
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FeatureRow } from '../online-format.ts';
-import { EntityCache } from './entity-cache.ts';
+import { EntityCache, NOT_WRITTEN, WRITTEN_WITH_TERMS, WRITTEN_WITHOUT_TERMS } from './entity-cache.ts';
 
 const row = (t: number): FeatureRow => ({ eventTimeMs: t, values: [t] });
 
@@ -59,7 +59,7 @@ describe('EntityCache', () => {
     const indices = new Int32Array(3);
     const values = new Float32Array(3);
     const slots = Float64Array.of(9, 9, 11, 12, 0.5, 1, 9);
-    const write = (key: number, now: number, ts: number) => p.writeSlots(key, now, ts, 10, group, at, indices, values, 0);
+    const write = (key: number, now: number, ts: number) => p.writeSlots(key, now, ts, 10, group, at, indices, values, 0, undefined) !== NOT_WRITTEN;
     const stored = row(1000);
     p.set(7, stored, 1000);
     expect(write(7, 1000, 1000)).toBe(false); // nothing memoised yet
@@ -70,7 +70,7 @@ describe('EntityCache', () => {
     expect([...values]).toEqual([1, 0, 0.5]);
     expect(write(7, 1101, 1000)).toBe(false); // stale (staleness bound), as lookup would say
     expect(write(7, 1000, 11_000)).toBe(false); // expired (TTL 10 s)
-    expect(p.writeSlots(7, 1000, 1000, 10, {}, at, indices, values, 0)).toBe(false); // another field group
+    expect(p.writeSlots(7, 1000, 1000, 10, {}, at, indices, values, 0, undefined)).toBe(NOT_WRITTEN); // another field group
     p.set(7, stored, 1050); // read again, the same row: still served, staleness from the new read
     expect(write(7, 1150, 1000)).toBe(true);
     p.set(7, row(1000), 1050); // another row (even with equal values): its slots must be computed again
@@ -94,5 +94,63 @@ describe('EntityCache', () => {
     expect(write(7, 1050, 1050)).toBe(false);
     cache.clear();
     expect(write(7, 1050, 1050)).toBe(false);
+  });
+
+  it('remembers engine terms in hot records only for the slots they were computed from, and forgets them with the slots', () => {
+    const cache = new EntityCache({ maxStalenessMs: 100, maxEntries: 2 });
+    const p = cache.partition('p');
+    const group = {};
+    const at = Int32Array.of(2, 0, 1);
+    const indices = new Int32Array(3);
+    const values = new Float32Array(3);
+    const terms = new Float32Array(3);
+    const slots = Float64Array.of(11, 12, 13, 0.5, 1, 2);
+    const write = (key: number, g: object = group) => p.writeSlots(key, 1000, 1000, 10, g, at, indices, values, 0, terms);
+    const engine = () => at.forEach((s) => (terms[s] = Number.isNaN(terms[s]) ? Math.fround(indices[s] * values[s] * 0.1) : terms[s]));
+    const remember = (key: number, g: object = group) => p.rememberTerms(key, g, at, indices, values, terms, 0);
+    p.set(7, row(1000), 1000);
+    p.memoise(7, p.lookup(7, 1000)!, group, slots, 0, 3, true);
+    expect(write(7)).toBe(WRITTEN_WITHOUT_TERMS);
+    expect([...terms].every(Number.isNaN)).toBe(true);
+    remember(7); // the engine left NaN (it ignores terms): nothing remembered
+    expect(write(7)).toBe(WRITTEN_WITHOUT_TERMS);
+    engine();
+    const computed = [...terms];
+    indices[at[1]] = 99; // not the record's slots any more (another request replaced the row meanwhile)
+    remember(7);
+    expect(write(7)).toBe(WRITTEN_WITHOUT_TERMS);
+    engine();
+    remember(7, {}); // another field group (another model)
+    expect(write(7)).toBe(WRITTEN_WITHOUT_TERMS);
+    engine();
+    remember(7);
+    terms.fill(-1);
+    expect(write(7)).toBe(WRITTEN_WITH_TERMS);
+    expect([...terms]).toEqual(computed);
+    expect([...indices]).toEqual([12, 13, 11]);
+    expect(write(7, {})).toBe(NOT_WRITTEN);
+    // Eviction's second chance keeps them; new slots for the key drop them.
+    p.set(8, row(1000), 1000);
+    p.set(9, row(1000), 1000); // 7 was used: second chance, 8 goes
+    expect(write(7)).toBe(WRITTEN_WITH_TERMS);
+    p.memoise(7, p.lookup(7, 1000)!, group, slots, 0, 3, true);
+    expect(write(7)).toBe(WRITTEN_WITHOUT_TERMS);
+    engine();
+    remember(7);
+    p.set(7, row(1000), 1000); // another row
+    expect(write(7)).toBe(NOT_WRITTEN);
+    p.memoise(7, p.lookup(7, 1000)!, group, slots, 0, 3, true);
+    expect(write(7)).toBe(WRITTEN_WITHOUT_TERMS);
+    // Another group's records replace this one's: back to no terms.
+    p.memoise(7, p.lookup(7, 1000)!, {}, slots, 0, 3, true);
+    p.memoise(7, p.lookup(7, 1000)!, group, slots, 0, 3, true);
+    expect(write(7)).toBe(WRITTEN_WITHOUT_TERMS);
+    // Records made without room for terms (an engine that computes none) never take any.
+    const plain = {};
+    p.memoise(7, p.lookup(7, 1000)!, plain, slots, 0, 3);
+    expect(write(7, plain)).toBe(WRITTEN_WITHOUT_TERMS);
+    engine();
+    remember(7, plain);
+    expect(write(7, plain)).toBe(WRITTEN_WITHOUT_TERMS);
   });
 });

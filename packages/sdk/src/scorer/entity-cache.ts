@@ -77,6 +77,15 @@ interface Chunk {
 /** `state` bits of a hot record. */
 const HOT_VALID = 1;
 const HOT_USED = 2;
+/** The record also holds the engine's terms of its slots (see {@link CachePartition.rememberTerms}). */
+const HOT_TERMS = 4;
+
+/** What {@link CachePartition.writeSlots} did. */
+export const NOT_WRITTEN = 0;
+/** Slots written, and their engine terms (or no terms asked for). */
+export const WRITTEN_WITH_TERMS = 1;
+/** Slots written, terms unknown (NaN written): the engine's terms may be remembered after the run. */
+export const WRITTEN_WITHOUT_TERMS = 2;
 
 /**
  * Entries of non-negative integer keys (ad and advertiser ids usually are) in arrays of 4,096 consecutive keys:
@@ -85,8 +94,9 @@ const HOT_USED = 2;
  * ids would otherwise cost memory for nothing): the keys of a range without an array stay in the map only. A range
  * has an array from its first entry on or never (until `clear`), so an array is authoritative for its range.
  *
- * Next to the entries, a range keeps for each key a "hot record": the entry's read time, its row's event time and
- * its memoised input slots, side by side in one typed array. A request that needs nothing else from an entity (see
+ * Next to the entries, a range keeps for each key a "hot record": the entry's read time, its row's event time,
+ * its memoised input slots and the engine's terms of those slots, side by side in one typed array. The records belong
+ * to one field group, that is one loaded model (and so one engine): another model's group drops them all. A request that needs nothing else from an entity (see
  * {@link CachePartition.writeSlots}) reads one record, where going through the entry touches the entry, its boxed
  * numbers and its slots array: several cache misses instead of one, per candidate and view.
  */
@@ -96,8 +106,10 @@ class DenseIndex {
   #count = 0;
   /** The field group whose slots the hot records hold (one at a time: models reading the view differently swap). */
   group: object | undefined;
-  /** Doubles per hot record: 3 + the group's width. */
+  /** Doubles per hot record: 3 + the group's width g (+ g/2 for g float32 terms, rounded up, when `terms`). */
   stride = 0;
+  /** Whether the records have room for engine terms. */
+  terms = false;
 
   constructor(maxEntries: number) {
     this.#maxChunks = Math.ceil((2 * maxEntries) / CHUNK_SIZE);
@@ -131,15 +143,19 @@ class DenseIndex {
     if (chunk.hot) chunk.hot[(key & (CHUNK_SIZE - 1)) * this.stride] = 0;
   }
 
-  /** The hot record of `key` (its offset in `chunk.hot`), created for `group` if needed; -1 without a range. */
-  record(key: number, group: object, width: number): number {
+  /**
+   * The hot record of `key` (its offset in `chunk.hot`), created for `group` (and with room for `width` terms if
+   * `terms`: the same for every call of one group) if needed; -1 without a range.
+   */
+  record(key: number, group: object, width: number, terms: boolean): number {
     const chunk = this.#chunks[key >>> CHUNK_BITS];
     if (chunk === undefined) return -1;
     if (this.group !== group) {
       // Another field group: the records of the previous one are dropped.
       for (const c of this.#chunks) if (c) c.hot = c.hotIndices = c.hotValues = undefined;
       this.group = group;
-      this.stride = 3 + width;
+      this.stride = 3 + width + (terms ? (width + 1) >> 1 : 0);
+      this.terms = terms;
     }
     if (chunk.hot === undefined) {
       chunk.hot = new Float64Array(CHUNK_SIZE * this.stride);
@@ -183,18 +199,20 @@ export class CachePartition {
 
   /**
    * For a hit whose memoised input slots (for `group`) are all a request needs: writes them at `base + at[j]` into
-   * `indices` and `values` and returns true. That is: an entry read within the staleness bound, holding a row that
-   * is fresh at `ts` (the view's TTL) and resolved without defaults, with slots memoised for `group`. Otherwise
-   * returns false and counts nothing: the caller asks {@link lookup}.
+   * `indices` and `values` (and, with `terms`, their engine terms there, NaN where the record has none) and says
+   * so. That is: an entry read within the staleness bound, holding a row that is fresh at `ts` (the view's TTL) and
+   * resolved without defaults, with slots memoised for `group`. Otherwise returns {@link NOT_WRITTEN} and counts
+   * nothing: the caller asks {@link lookup}.
    */
-  writeSlots(key: KeyPart, now: number, ts: number, ttlSeconds: number, group: object, at: Int32Array, indices: Int32Array, values: Float32Array, base: number): boolean {
-    if (!isDense(key) || this.#dense.group !== group) return false;
+  writeSlots(key: KeyPart, now: number, ts: number, ttlSeconds: number, group: object, at: Int32Array, indices: Int32Array, values: Float32Array, base: number, terms: Float32Array | undefined): number {
+    if (!isDense(key) || this.#dense.group !== group) return NOT_WRITTEN;
     const chunk = this.#dense.chunk(key);
     const hot = chunk?.hot;
-    if (hot === undefined) return false;
+    if (hot === undefined) return NOT_WRITTEN;
     const o = (key & (CHUNK_SIZE - 1)) * this.#dense.stride;
-    if (!(hot[o] & HOT_VALID) || now - hot[o + 1] > this.#maxStalenessMs || !isFresh(hot[o + 2], ts, ttlSeconds)) return false;
-    hot[o] = HOT_VALID | HOT_USED;
+    const state = hot[o];
+    if (!(state & HOT_VALID) || now - hot[o + 1] > this.#maxStalenessMs || !isFresh(hot[o + 2], ts, ttlSeconds)) return NOT_WRITTEN;
+    hot[o] = state | HOT_USED;
     this.#owner.hits++;
     const hotIndices = chunk!.hotIndices!;
     const hotValues = chunk!.hotValues!;
@@ -202,7 +220,37 @@ export class CachePartition {
       indices[base + at[j]] = hotIndices[s];
       values[base + at[j]] = hotValues[s + 1];
     }
-    return true;
+    if (terms === undefined) return WRITTEN_WITH_TERMS;
+    if (state & HOT_TERMS) {
+      for (let j = 0, s = 2 * (o + 3 + at.length); j < at.length; j++, s++) terms[base + at[j]] = hotValues[s];
+      return WRITTEN_WITH_TERMS;
+    }
+    for (let j = 0; j < at.length; j++) terms[base + at[j]] = NaN;
+    return WRITTEN_WITHOUT_TERMS;
+  }
+
+  /**
+   * Remembers the engine's terms of `key`'s slots, from a run over a row where {@link writeSlots} wrote them without
+   * terms (row `base` of `indices`, `values` and `terms`, slots at `base + at[j]`). Only into a record that still
+   * holds exactly those slots for `group` (another request may have replaced the row meanwhile), and only when the
+   * engine wrote every term (one that ignores terms leaves NaN).
+   */
+  rememberTerms(key: number, group: object, at: Int32Array, indices: Int32Array, values: Float32Array, terms: Float32Array, base: number): void {
+    const g = at.length;
+    for (let j = 0; j < g; j++) if (Number.isNaN(terms[base + at[j]])) return;
+    if (!isDense(key) || this.#dense.group !== group || !this.#dense.terms) return;
+    const chunk = this.#dense.chunk(key);
+    const hot = chunk?.hot;
+    if (hot === undefined) return;
+    const o = (key & (CHUNK_SIZE - 1)) * this.#dense.stride;
+    if (!(hot[o] & HOT_VALID) || hot[o] & HOT_TERMS) return;
+    const hotIndices = chunk!.hotIndices!;
+    const hotValues = chunk!.hotValues!;
+    for (let j = 0, s = 2 * (o + 3); j < g; j++, s += 2) {
+      if (hotIndices[s] !== indices[base + at[j]] || hotValues[s + 1] !== values[base + at[j]]) return;
+    }
+    for (let j = 0, s = 2 * (o + 3 + g); j < g; j++, s++) hotValues[s] = terms[base + at[j]];
+    hot[o] |= HOT_TERMS;
   }
 
   /**
@@ -219,11 +267,11 @@ export class CachePartition {
    * Memoises an entry's input slots for `group` (slots[from …], g indices then g values), computed from its row
    * resolved without defaults: on the entry, and in its hot record for {@link writeSlots}.
    */
-  memoise(key: KeyPart, e: CacheEntry, group: object, slots: Float64Array, from: number, g: number): void {
+  memoise(key: KeyPart, e: CacheEntry, group: object, slots: Float64Array, from: number, g: number, terms = false): void {
     e.slots = slots.slice(from, from + 2 * g);
     e.slotsFor = group;
     if (!isDense(key) || !e.row) return;
-    const o = this.#dense.record(key, group, g);
+    const o = this.#dense.record(key, group, g, terms);
     const chunk = o < 0 ? undefined : this.#dense.chunk(key)!;
     if (!chunk) return;
     const hot = chunk.hot!;
@@ -291,7 +339,7 @@ export class CachePartition {
         return;
       }
       e.used = false;
-      if (hot) hot[o] &= HOT_VALID;
+      if (hot) hot[o] &= ~HOT_USED;
       this.#entries.set(key, e);
     }
   }

@@ -5,7 +5,7 @@
 import { BundleError } from '../errors.ts';
 import type { BundleManifest } from '../bundle/manifest.ts';
 import { createEngine, type CreateEngineOptions } from '../engine/registry.ts';
-import type { ModelEngine } from '../engine/types.ts';
+import type { EngineTerms, ModelEngine } from '../engine/types.ts';
 import { featureColumn, type FeatureViewSpec } from '../spec/feature-view.ts';
 import { type FieldSpec, specInputs } from '../spec/model-input.ts';
 import { compileVectorizer, type Vectorizer } from '../vectorizer.ts';
@@ -39,6 +39,12 @@ export interface ViewPlan {
   candidateRead: Int32Array;
   /** Whether the entity cache holds this view's rows. */
   cached: boolean;
+  /**
+   * Whether the engine's terms of this view's entity-level slots are remembered in the entity cache's hot records
+   * (cached views of one join key whose slots are all a candidate needs from them): those positions are in
+   * {@link LoadedModel.termSlots}, and every row's terms there are written before each run (known ones or NaN).
+   */
+  termed: boolean;
   /** Identity of this view's entity-cache partition (project, view, schema hash). */
   cacheId: string;
   /** The entity-cache partition, when the view is cached (set by the scorer that owns the cache). */
@@ -78,6 +84,8 @@ export interface LoadedModel {
   sharedFields: FieldGroup | undefined;
   /** Fields that read candidate values (alone or with anything else): vectorised per candidate. */
   candidateFields: FieldGroup | undefined;
+  /** The slots of the views whose engine terms the entity cache remembers (see {@link ViewPlan.termed}). */
+  termSlots: Int32Array | undefined;
   /**
    * The request values the per-candidate fields read, with their declared scope. Their row holds only these (and
    * the few feature columns they read): a small object, which V8 keeps in fast mode, unlike a row of every column.
@@ -122,6 +130,8 @@ export interface Buffers {
   sharedValues: Float32Array;
   rowIndices: Int32Array;
   rowValues: Float32Array;
+  /** The engine terms of {@link LoadedModel.termSlots} (rows × width, like `values`), when the model has any. */
+  terms: EngineTerms | undefined;
   /** The request-level row and the per-candidate row the vectorisers read (see assembleVectors). */
   rows: { shared: Record<string, unknown>; candidate: Record<string, unknown> };
   /**
@@ -179,6 +189,7 @@ export async function loadModel(bundle: LoadedBundle, engines: CreateEngineOptio
       fields: undefined,
       candidateRead: new Int32Array(0),
       cached: cachePolicy(spec, keyNames.map((k) => scopeOf.get(k))),
+      termed: false,
       cacheId: `${manifest.project}\u0000${spec.name}\u0000${spec.schemaHash}`,
     };
   });
@@ -235,7 +246,12 @@ export async function loadModel(bundle: LoadedBundle, engines: CreateEngineOptio
     const sharedInputs = [...new Set(own.flatMap((f) => f.inputs.filter((i) => !entityInputs.get(v)!.has(i))))];
     v.fields = group((f) => entityView(f) === v, [...v.columns, ...v.keyNames], sharedInputs);
     v.candidateRead = Int32Array.from(v.columns.flatMap((c, i) => (candidateReads.has(c) ? [i] : [])));
+    v.termed = v.cached && v.fields !== undefined && v.candidateRead.length === 0 && v.keyNames.length === 1;
   }
+  const termSlots = Int32Array.from(views.flatMap((v) => (v.termed ? [...v.fields!.slots] : [])));
+  // Only for an engine that computes terms (the built-in LR kernel; not FM, not onnxruntime): otherwise the scorer
+  // would write and check terms that never come.
+  if (termSlots.length && !(await takesTerms(engine, manifest.model.width, termSlots))) for (const v of views) v.termed = false;
 
   const candidateNames = requestInputs.filter((n) => candidateReads.has(n) && scopeOf.get(n) === 'candidate');
 
@@ -253,6 +269,7 @@ export async function loadModel(bundle: LoadedBundle, engines: CreateEngineOptio
     engine,
     vectorizer,
     sharedFields: group(isShared),
+    termSlots: views.some((v) => v.termed) ? termSlots : undefined,
     candidateFields: group(isCandidate),
     candidateInputs: requestInputs.filter((n) => candidateReads.has(n)).map((name) => ({ name, scope: scopeOf.get(name) })),
     candidateNames,
@@ -270,4 +287,16 @@ export async function loadModel(bundle: LoadedBundle, engines: CreateEngineOptio
     inflight: 0,
     retired: false,
   };
+}
+
+/** Whether `engine` writes terms where it is given NaN (see EngineTerms), tried on one row of index-0 slots. */
+async function takesTerms(engine: ModelEngine, width: number, positions: Int32Array): Promise<boolean> {
+  const values = new Float32Array(width).fill(NaN);
+  try {
+    await engine.run(new Int32Array(width), new Float32Array(width), 1, new Float32Array(1), undefined, { positions, values });
+  } catch {
+    // Whatever the reason, the scorer's requests will say it: here, only no terms.
+    return false;
+  }
+  return !Number.isNaN(values[positions[0]]);
 }

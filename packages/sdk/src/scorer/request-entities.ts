@@ -5,7 +5,7 @@
  */
 import type { FeatureRow, KeyPart } from '../online-format.ts';
 import { encodeEntityKey } from '../online-format.ts';
-import type { CacheEntry, CachePartition } from './entity-cache.ts';
+import { type CacheEntry, type CachePartition, NOT_WRITTEN, WRITTEN_WITHOUT_TERMS } from './entity-cache.ts';
 import type { Scope, ViewPlan } from './loaded-model.ts';
 import type { DefaultedReason, Fields } from './types.ts';
 import { isFresh } from '../spec/feature-view.ts';
@@ -37,6 +37,11 @@ export interface ViewEntities {
   misses: number[];
   /** Per entity: why the row could not be read (deadline / store error), undefined when it was. */
   failed: Array<DefaultedReason | undefined> | undefined;
+  /**
+   * Candidates written from hot records without the engine's terms (see {@link ViewPlan.termed}): pairs of the
+   * candidate's position and its key, for {@link rememberTerms} after the run.
+   */
+  due: number[];
   /** Keyed entities that were not cache hits, by key (created on the first). */
   seen: Map<KeyPart, number> | undefined;
   /**
@@ -61,6 +66,7 @@ export function viewEntities(view: ViewPlan): ViewEntities {
     rows: [],
     entries: [],
     misses: [],
+    due: [],
     failed: undefined,
     seen: undefined,
     byLastKey: undefined,
@@ -96,6 +102,8 @@ export interface DirectRows {
   width: number;
   /** The request time, for the TTL check. */
   ts: number;
+  /** The engine terms of the rows (see {@link ViewPlan.termed}); undefined when the model has none. */
+  terms: Float32Array | undefined;
 }
 
 /** The position of candidates whose entity's slots were written directly (see {@link DirectRows}). */
@@ -126,6 +134,7 @@ export function collectEntities(
   e.shared = shared;
   e.count = 0;
   e.misses.length = 0;
+  e.due.length = 0;
   e.failed = undefined;
   e.seen = undefined;
 
@@ -149,6 +158,7 @@ export function collectEntities(
     const column = view.keyColumns[0] >= 0 ? columns[view.keyColumns[0]] : undefined;
     const group = direct && cache && view.candidateRead.length === 0 ? view.fields : undefined;
     const ttl = view.spec.ttlSeconds;
+    const terms = view.termed ? direct?.terms : undefined;
     if (group && declared) {
       // A first pass that only loads each candidate's hot record: the records of a request's ads are scattered over
       // the cache's arrays and usually not in the CPU cache; loaded by a tight loop of independent reads, their
@@ -164,7 +174,9 @@ export function collectEntities(
       const value = column ? column[r] : declared ? cands[r][name] : undefined;
       const key = isKeyPart(value) ? value : keyValue(view, 0, user, ctx, cands[r], r);
       // Integer keys first through the hot records (one read per entity); then the entry itself.
-      if (group && cache!.writeSlots(key, now, direct!.ts, ttl, group, group.slots, direct!.indices, direct!.values, r * direct!.width)) {
+      const written = group ? cache!.writeSlots(key, now, direct!.ts, ttl, group, group.slots, direct!.indices, direct!.values, r * direct!.width, terms) : NOT_WRITTEN;
+      if (written !== NOT_WRITTEN) {
+        if (written === WRITTEN_WITHOUT_TERMS) e.due.push(r, key as number);
         slotOf[r] = WRITTEN;
         continue;
       }
@@ -179,6 +191,7 @@ export function collectEntities(
           direct!.indices[base + at[j]] = slots[j];
           direct!.values[base + at[j]] = slots[g + j];
         }
+        if (terms) for (let j = 0; j < g; j++) terms[base + at[j]] = NaN;
         slotOf[r] = WRITTEN;
       } else slotOf[r] = positionOf(e, cache, mark, key, undefined, entry);
     }
@@ -285,6 +298,16 @@ function positionOf(e: ViewEntities, cache: CachePartition | undefined, mark: nu
     e.misses.push(slot);
   }
   return slot;
+}
+
+/**
+ * After the engine ran over rows written from hot records without terms (see {@link ViewEntities.due}): the terms the
+ * engine wrote into `terms` are remembered in those records, for the next requests to skip the weights.
+ */
+export function rememberTerms(view: ViewPlan, e: ViewEntities, indices: Int32Array, values: Float32Array, terms: Float32Array, width: number): void {
+  const due = e.due;
+  if (due.length === 0 || !view.cache || !view.fields) return;
+  for (let t = 0; t < due.length; t += 2) view.cache.rememberTerms(due[t + 1], view.fields, view.fields.slots, indices, values, terms, due[t] * width);
 }
 
 /** An entity's join-key values. */

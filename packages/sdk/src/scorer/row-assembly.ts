@@ -39,6 +39,7 @@ export function takeBuffers(m: LoadedModel, rows: number, width: number): Buffer
     sharedValues: new Float32Array(width),
     rowIndices: new Int32Array(width),
     rowValues: new Float32Array(width),
+    terms: m.termSlots ? { positions: m.termSlots, values: new Float32Array(capacity * width) } : undefined,
     rows: buf?.rows ?? {
       shared: rowOf([...m.requestInputs, m.timestampField, ...m.views.flatMap((v) => v.columns)]),
       candidate: rowOf([...m.candidateInputs.map((i) => i.name), m.timestampField, ...m.views.flatMap((v) => Array.from(v.candidateRead, (f) => v.columns[f]))]),
@@ -116,7 +117,7 @@ function entityVectors(
     }
     // Memoised for rows without defaults only: then the slots are all a request needs from the entry (see
     // DirectRows); a row with defaults goes through the entity list, for its report, every time.
-    if (entry && entry.resolved?.defaulted === 0) view.cache?.memoise(entities.cacheKeys[k]!, entry, group, out, at, g);
+    if (entry && entry.resolved?.defaulted === 0) view.cache?.memoise(entities.cacheKeys[k]!, entry, group, out, at, g, view.termed);
   }
   return out;
 }
@@ -142,6 +143,7 @@ export function assembleVectors(m: LoadedModel, a: Assembly, buf: Buffers): void
   const width = m.vectorizer.width;
   const indices = buf.indices;
   const values = buf.values;
+  const terms = buf.terms?.values;
 
   // The request-level row: user and context values, the request time, the features of user-level views.
   // Reused across requests (debug output keeps its rows: fresh ones then). Every request writes the same names in
@@ -231,6 +233,8 @@ export function assembleVectors(m: LoadedModel, a: Assembly, buf: Buffers): void
           indices[base + at[j]] = slots[from + j];
           values[base + at[j]] = slots[from + g + j];
         }
+        // Terms are remembered only for rows written from hot records: unknown here.
+        if (views[v].termed) for (let j = 0; j < g; j++) terms![base + at[j]] = NaN;
       }
       if (e.shared) continue;
       const { columns, candidateRead } = views[v];

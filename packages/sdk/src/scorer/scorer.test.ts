@@ -80,6 +80,23 @@ describe('score()', () => {
     }
   });
 
+  it('gives the same scores cache on as cache off, whatever mix of cached, remembered and new ads a request has', async () => {
+    const { store } = await setup();
+    const bundle = await makeScorerBundle();
+    const cached = await createScorer({ bundle, store, deadlineMs: Infinity, entityCache: { maxEntries: 40 } });
+    const plain = await createScorer({ bundle, store, deadlineMs: Infinity, entityCache: false });
+    let x = 5;
+    const random = () => ((x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) | 0) >>> 0) / 2 ** 32;
+    for (let i = 0; i < 40; i++) {
+      // Ads met before (slots memoised, engine terms remembered) and new ones, at other positions each time; some
+      // evicted (40 entries per view), the cache sometimes cleared.
+      const ids = Array.from({ length: 1 + Math.floor(random() * 30) }, () => 1 + Math.floor(random() * (i < 20 ? 30 : 200)));
+      const req = request(ids, 1 + (i % 3));
+      if (i % 13 === 12) cached.cache!.clear();
+      expect((await cached.score(req)).scores).toEqual((await plain.score(req)).scores);
+    }
+  });
+
   it('computes exactly the training row, vector and score for every candidate', async () => {
     const { mem, store } = await setup();
     const bundle = await makeScorerBundle();
@@ -263,6 +280,31 @@ describe('hot swap', () => {
     const expected = await fresh.score(request(), { debug: true });
     expect(swapped.debug!.indices).toEqual(expected.debug!.indices);
     expect(swapped.scores).toEqual(expected.scores);
+  });
+
+  it('never uses engine terms of cached ads remembered for another model after a swap', async () => {
+    const { store } = await setup({ delayMs: 5 });
+    const ids = [1, 2, 3, 11, 12, 21, 13, 4];
+    const old = await makeScorerBundle({ seed: 7 });
+    const next = await makeScorerBundle({ seed: 8 }); // same spec and slots, other weights
+    const expected = async (bundle: Map<string, Uint8Array>) => {
+      const fresh = await createScorer({ bundle, store, deadlineMs: Infinity, entityCache: false });
+      const res = (await fresh.score(request(ids))).scores;
+      await fresh.close();
+      return res;
+    };
+    const [before, after] = [await expected(old), await expected(next)];
+    expect(after).not.toEqual(before);
+    const scorer = await createScorer({ bundle: old, store, deadlineMs: Infinity });
+    // Rows cached, slots memoised, terms remembered, terms used.
+    for (let i = 0; i < 4; i++) expect((await scorer.score(request(ids))).scores).toEqual(before);
+    // A request of the old model still in flight (reading the store) while the new one serves and remembers its own.
+    const inflight = scorer.score(request(ids));
+    await scorer.swap(next);
+    for (let i = 0; i < 4; i++) expect((await scorer.score(request(ids))).scores).toEqual(after);
+    expect((await inflight).scores).toEqual(before);
+    expect((await scorer.score(request(ids))).scores).toEqual(after);
+    await scorer.close();
   });
 
   it('falls back to onnxruntime-web for a graph the built-in evaluator does not run', async () => {

@@ -18,7 +18,7 @@ import type { OnlineStore, ReadRequest } from '../store/types.ts';
 import { type BundleCache, type LoadedBundle, type ScorerBundle, loadBundle } from './bundle-loader.ts';
 import { EntityCache, type EntityCacheOptions } from './entity-cache.ts';
 import { type CachePolicy, type LoadedModel, cacheCandidateViews, loadModel } from './loaded-model.ts';
-import { type ViewEntities, collectEntities, entityOf } from './request-entities.ts';
+import { type ViewEntities, collectEntities, entityOf, rememberTerms } from './request-entities.ts';
 import { assembleVectors, takeBuffers } from './row-assembly.ts';
 import { resolveEntities } from './resolve-entities.ts';
 import { rankCandidates } from './rank.ts';
@@ -223,7 +223,7 @@ class ScorerImpl implements Scorer {
       const mark = ++this.#requests;
       const entities = buf.entities;
       // Debug output lists every entity of every candidate: no shortcut then.
-      const direct = options.debug ? undefined : { indices: buf.indices, values: buf.values, width, ts };
+      const direct = options.debug ? undefined : { indices: buf.indices, values: buf.values, width, ts, terms: buf.terms?.values };
       const requests: ReadRequest[] = [];
       const pending: Array<{ view: number; slots: number[] }> = [];
       for (let v = 0; v < m.views.length; v++) {
@@ -251,8 +251,10 @@ class ScorerImpl implements Scorer {
       assembleVectors(m, { user, ctx, cands, ts, debugRows }, buf);
       if (n > 0) {
         // The shared fields' slots are the same in every row: the engine may read them once.
-        const pending = m.engine.run(buf.indices, buf.values, n, buf.out, m.sharedFields?.slots);
+        // And the cached ads' terms are known from earlier requests (their records hold them): no weight reads there.
+        const pending = m.engine.run(buf.indices, buf.values, n, buf.out, m.sharedFields?.slots, buf.terms);
         if (pending) await pending;
+        if (buf.terms) for (let v = 0; v < m.views.length; v++) rememberTerms(m.views[v], entities[v], buf.indices, buf.values, buf.terms.values, width);
       }
       const scores = new Array<number>(n);
       for (let r = 0; r < n; r++) scores[r] = buf.out[r];

@@ -254,13 +254,16 @@ export class CachePartition {
   }
 
   /**
-   * Reads the state of `key`'s hot record, if it has one, and returns it (0 otherwise): for a first pass over a
-   * request's keys that only loads their records, see {@link collectEntities}.
+   * Reads the first and the last double of `key`'s hot record, if it has one, and returns their sum (0 otherwise):
+   * for a first pass over a request's keys that only loads their records (both cache lines of one that straddles
+   * two), see {@link collectEntities}.
    */
   peek(key: KeyPart): number {
     if (!isDense(key)) return 0;
     const hot = this.#dense.chunk(key)?.hot;
-    return hot === undefined ? 0 : hot[(key & (CHUNK_SIZE - 1)) * this.#dense.stride];
+    if (hot === undefined) return 0;
+    const o = (key & (CHUNK_SIZE - 1)) * this.#dense.stride;
+    return hot[o] + hot[o + this.#dense.stride - 1];
   }
 
   /**

@@ -18,7 +18,9 @@ export interface ModelEngine {
    *
    * `terms`, when given, carries the engine's own per-slot terms for some positions (see {@link EngineTerms}): a
    * caller remembers the terms of slots it meets again (a cached ad's slots) and gives them back to the same engine.
-   * Also a hint: an engine that ignores it leaves it as it is and gives the same results.
+   * An engine either ignores `terms` altogether (leaves it as it is) or uses every term given and writes every
+   * unknown one; a caller learns which by a first run (the built-in LR kernel uses them; FM and onnxruntime ignore
+   * them).
    */
   run(indices: Int32Array, values: Float32Array, rows: number, out: Float32Array, shared?: Int32Array, terms?: EngineTerms): void | Promise<void>;
   /** Frees native resources (onnxruntime sessions). Safe to call twice. */
@@ -31,12 +33,13 @@ export interface ModelEngine {
  * wrote them.
  */
 export interface EngineTerms {
-  /** Positions within a row (each in [0, width)) whose slots may have terms. */
+  /** Positions within a row (each in [0, width), none of them `shared`) whose slots may have terms. */
   positions: Int32Array;
   /**
    * rows × width, like `values`; only the listed positions are read. A number: that slot's term, used instead of
-   * the slot's weights (and it must be what this engine would compute for the slot's index and value). NaN: not
-   * known; an engine that computes terms writes the slot's term there, for the caller to remember.
+   * the slot's index, value and weights, which are then not read (the caller need not write them); it must be what
+   * this engine computed for that index and value. NaN: not known; an engine that uses terms writes the slot's term
+   * there, for the caller to remember.
    */
   values: Float32Array;
 }

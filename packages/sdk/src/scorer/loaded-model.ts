@@ -249,8 +249,8 @@ export async function loadModel(bundle: LoadedBundle, engines: CreateEngineOptio
     v.termed = v.cached && v.fields !== undefined && v.candidateRead.length === 0 && v.keyNames.length === 1;
   }
   const termSlots = Int32Array.from(views.flatMap((v) => (v.termed ? [...v.fields!.slots] : [])));
-  // Only for an engine that computes terms (the built-in LR kernel; not FM, not onnxruntime): otherwise the scorer
-  // would write and check terms that never come.
+  // Only for an engine that uses terms (the built-in LR kernel; not FM, not onnxruntime): rows whose terms are known
+  // do not get those slots written (see CachePartition.writeSlots), which an engine ignoring terms would read.
   if (termSlots.length && !(await takesTerms(engine, manifest.model.width, termSlots))) for (const v of views) v.termed = false;
 
   const candidateNames = requestInputs.filter((n) => candidateReads.has(n) && scopeOf.get(n) === 'candidate');

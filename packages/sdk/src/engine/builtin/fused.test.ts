@@ -135,10 +135,17 @@ describe('fused kernels', () => {
         if (positions.includes(p) && !(shared.includes(p) && rows > 1)) expect(known[j]).toBe(term(j));
         else expect(Object.is(known[j], before[j])).toBe(true);
       }
-      // Every term known now: the weights at those positions are not needed (a wrong index would show).
-      const noWeights = indices.slice();
-      for (let r = 0; r < rows; r++) for (const p of positions) if (!(shared.includes(p) && rows > 1)) noWeights[r * width + p] = 0;
-      kernel(noWeights, values, rows, out, shared, { positions, values: known });
+      // Every term known now: the slots at those positions are not read (garbage there would show).
+      const noIndices = indices.slice();
+      const noValues = values.slice();
+      for (let r = 0; r < rows; r++) {
+        for (const p of positions) {
+          if (shared.includes(p) && rows > 1) continue;
+          noIndices[r * width + p] = 1 << 30;
+          noValues[r * width + p] = NaN;
+        }
+      }
+      kernel(noIndices, noValues, rows, out, shared, { positions, values: known });
       expect([...out]).toEqual(expected);
       // And no leak into a call without them.
       kernel(indices, values, rows, out);

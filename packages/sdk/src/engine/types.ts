@@ -14,7 +14,8 @@ export interface ModelEngine {
    *
    * `shared`, when given, lists positions within a row (each in [0, width)) whose index and value are the same in
    * every row of this call (the user's and the context's fields): an engine may read them from the first row only.
-   * A hint: ignoring it gives the same results.
+   * A hint: ignoring it gives the same results. An engine that uses it reads them from the first row alone (a caller
+   * that learned so by a first run may leave them unwritten in the other rows).
    *
    * `terms`, when given, carries the engine's own per-slot terms for some positions (see {@link EngineTerms}): a
    * caller remembers the terms of slots it meets again (a cached ad's slots) and gives them back to the same engine.

@@ -87,6 +87,11 @@ export interface LoadedModel {
   /** The slots of the views whose engine terms the entity cache remembers (see {@link ViewPlan.termed}). */
   termSlots: Int32Array | undefined;
   /**
+   * Whether the engine reads the shared fields' slots from the first row only (the built-in fused kernels; not the
+   * interpreter, not onnxruntime): the other rows' are then not written.
+   */
+  sharedOnce: boolean;
+  /**
    * The request values the per-candidate fields read, with their declared scope. Their row holds only these (and
    * the few feature columns they read): a small object, which V8 keeps in fast mode, unlike a row of every column.
    */
@@ -254,6 +259,8 @@ export async function loadModel(bundle: LoadedBundle, engines: CreateEngineOptio
   if (termSlots.length && !(await takesTerms(engine, manifest.model.width, termSlots))) for (const v of views) v.termed = false;
 
   const candidateNames = requestInputs.filter((n) => candidateReads.has(n) && scopeOf.get(n) === 'candidate');
+  const sharedFields = group(isShared);
+  const sharedSlots = sharedFields?.slots;
 
   return {
     manifest,
@@ -268,8 +275,9 @@ export async function loadModel(bundle: LoadedBundle, engines: CreateEngineOptio
     },
     engine,
     vectorizer,
-    sharedFields: group(isShared),
+    sharedFields,
     termSlots: views.some((v) => v.termed) ? termSlots : undefined,
+    sharedOnce: sharedSlots !== undefined && (await readsFirstRowOnly(engine, manifest.model.width, sharedSlots)),
     candidateFields: group(isCandidate),
     candidateInputs: requestInputs.filter((n) => candidateReads.has(n)).map((name) => ({ name, scope: scopeOf.get(name) })),
     candidateNames,
@@ -299,4 +307,20 @@ async function takesTerms(engine: ModelEngine, width: number, positions: Int32Ar
     return false;
   }
   return !Number.isNaN(values[positions[0]]);
+}
+
+/**
+ * Whether `engine` reads `shared` positions from the first row only: tried on two rows whose second holds NaN values
+ * there (an engine reading them would answer NaN for it).
+ */
+async function readsFirstRowOnly(engine: ModelEngine, width: number, shared: Int32Array): Promise<boolean> {
+  const values = new Float32Array(2 * width);
+  for (let t = 0; t < shared.length; t++) values[width + shared[t]] = NaN;
+  const out = new Float32Array(2);
+  try {
+    await engine.run(new Int32Array(2 * width), values, 2, out, shared);
+  } catch {
+    return false;
+  }
+  return Number.isFinite(out[1]);
 }

@@ -170,12 +170,13 @@ export function assembleVectors(m: LoadedModel, a: Assembly, buf: Buffers): void
     const fields = views[v].fields;
     if (fields) entityVectors(views[v], fields, entities[v], resolved[v], buf.stable[v], buf, v, row);
   }
-  // Fields that are the same for every candidate are vectorised once, and written slot by slot into every row.
+  // Fields that are the same for every candidate are vectorised once, and written slot by slot into every row (into
+  // the first only when the engine reads them from there alone, unless the vectors are asked for).
   const shared = m.sharedFields;
   const perCandidate = m.candidateFields;
   if (shared) {
     shared.vectorizer.vectorize(row, buf.sharedIndices, buf.sharedValues, 0);
-    const end = cands.length * width;
+    const end = (m.sharedOnce && !debugRows ? Math.min(1, cands.length) : cands.length) * width;
     for (let j = 0; j < shared.slots.length; j++) {
       const index = buf.sharedIndices[j];
       const value = buf.sharedValues[j];

@@ -109,7 +109,7 @@ interface PendingSetup {
 type Pending = PendingBatch | PendingSetup;
 
 const READ_BUFFER_BYTES = 64 * 1024;
-/** A reply buffer that grew past this is given back once empty. */
+/** A command or reply buffer that grew past this is given back once used. */
 const KEEP_BYTES = 1024 * 1024;
 
 /** Where the connection goes, for messages. */
@@ -178,8 +178,9 @@ export class GatewayResp extends RespConnection<Pending> implements CommandRunne
       this.enqueue(socket, { setup: false, mode, base64, count, done: 0, scanned: 0, open: [], sentAt: Date.now(), resolve, reject });
     });
     socket.write(bytes);
-    // Written whole at once (the usual case): the buffer is free again. Otherwise the socket holds it until sent.
-    if (socket.writableLength !== 0) this.#out = undefined;
+    // Written whole at once (the usual case): the buffer is free again. Otherwise the socket holds it until sent;
+    // one grown for an unusually large request is not kept either.
+    if (socket.writableLength !== 0 || bytes.length > KEEP_BYTES) this.#out = undefined;
     return done;
   }
 

@@ -54,15 +54,12 @@ export function validateFields(model: LoadedModel, req: RecordRequest, columns?:
   const cands = req.candidates;
   const ctx = req.context ?? {};
   const checks = model.checks;
-  for (let k = 0; k < checks.length; k++) {
+  for (let k = 0, at = 0; k < checks.length; k++) {
     const c = checks[k];
     if (c.scope === 'candidate') {
-      const column = columns?.[k];
-      for (let i = 0; i < cands.length; i++) {
-        const v = cands[i][c.name];
-        if (!isValid(v, c.type)) invalid(v, c.type, `candidates[${i}].${c.name}`);
-        if (column) column[i] = v;
-      }
+      const column = columns?.[k] ?? [];
+      const bad = COLUMN_READERS[Math.min(at++, COLUMN_READERS.length - 1)](cands, c.name, c.type, column);
+      if (bad >= 0) invalid(cands[bad][c.name], c.type, `candidates[${bad}].${c.name}`);
     } else {
       const v = (c.scope === 'user' ? req.user : ctx)[c.name];
       if (!isValid(v, c.type)) invalid(v, c.type, `${c.scope}.${c.name}`);
@@ -71,6 +68,30 @@ export function validateFields(model: LoadedModel, req: RecordRequest, columns?:
   const tsValue = ctx[model.timestampField];
   if (tsValue !== undefined && !isValid(tsValue, 'timestamp')) invalid(tsValue, 'timestamp', `context.${model.timestampField}`);
 }
+
+/**
+ * Reads field `name` of every candidate into `column` (candidate i's at `column[i]`) and checks it; returns the first
+ * candidate whose value is not a valid `type`, or -1.
+ */
+type ColumnReader = (cands: readonly Fields[], name: string, type: FieldCheck['type'], column: unknown[]) => number;
+
+/**
+ * The same loop eight times, on purpose: the candidate fields 1 to 7 get one each, the 8th and any after it share the
+ * last. A keyed load `cand[name]` site that only ever sees one name (and candidates of one shape) becomes a load at
+ * a known offset; one site for every field sees them all and goes megamorphic: a global stub-cache probe per read.
+ * Without code generation (Workers refuse `new Function`) writing the sites out is the way to get them. Measured:
+ * reading and checking 5 fields of 100 candidates, 8.2 -> 3.0 us.
+ */
+const COLUMN_READERS: ColumnReader[] = [
+  (c, n, t, o) => { for (let i = 0; i < c.length; i++) if (!isValid((o[i] = c[i][n]), t)) return i; return -1; },
+  (c, n, t, o) => { for (let i = 0; i < c.length; i++) if (!isValid((o[i] = c[i][n]), t)) return i; return -1; },
+  (c, n, t, o) => { for (let i = 0; i < c.length; i++) if (!isValid((o[i] = c[i][n]), t)) return i; return -1; },
+  (c, n, t, o) => { for (let i = 0; i < c.length; i++) if (!isValid((o[i] = c[i][n]), t)) return i; return -1; },
+  (c, n, t, o) => { for (let i = 0; i < c.length; i++) if (!isValid((o[i] = c[i][n]), t)) return i; return -1; },
+  (c, n, t, o) => { for (let i = 0; i < c.length; i++) if (!isValid((o[i] = c[i][n]), t)) return i; return -1; },
+  (c, n, t, o) => { for (let i = 0; i < c.length; i++) if (!isValid((o[i] = c[i][n]), t)) return i; return -1; },
+  (c, n, t, o) => { for (let i = 0; i < c.length; i++) if (!isValid((o[i] = c[i][n]), t)) return i; return -1; },
+];
 
 /** Whether a value can be a join-key part (strings and integers: the online key format's rule). */
 export function isKeyPart(value: unknown): value is KeyPart {

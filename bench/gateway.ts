@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- gateway [--calls 10000] [--repeats 3] [--keys 100] [--in-process [--redis-client iovalkey]]`
+ * `npm run bench -- gateway [--calls 10000] [--repeats 3] [--keys 100] [--in-process] [--redis-client iovalkey]`
  *
  * What the HTTP gateway costs over speaking RESP directly, for the read lockstep does at serving time: one
  * MGET of `--keys` keys, `--calls` sequential calls per peer and repeat, peers interleaved within each repeat so
@@ -14,8 +14,8 @@
  * - `floor_fetch`, `floor_http`: the same two HTTP clients against a bare `node:http` server (own process) that
  *   answers the gateway's exact response bytes without asking anything: the cost of the HTTP hop alone, which
  *   no gateway can go below. `gateway_* − floor_*` is then the RESP leg plus the gateway's own work.
- * The gateway runs in its own process (`lockstep gateway`), as it would in production, unless `--in-process`
- * (where `--redis-client iovalkey` serves it over the iovalkey reference connection instead of its own).
+ * The gateway runs in its own process (`lockstep gateway`), as it would in production, unless `--in-process`.
+ * `--redis-client iovalkey` serves it over the iovalkey reference connection instead of its own.
  * Reports p50/p99 in ms, medians over repeats, and `overhead_p50_ms` = gateway_fetch p50 − resp p50 (the
  * overhead with the global `fetch`); `overhead_http_client_p50_ms` and `overhead_sdk_node_p50_ms` are the same
  * difference with node:http (bare, and the SDK's Node requester). `load_average[_start]`: the machine's 1-minute
@@ -104,7 +104,6 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
   });
   const redisClient = args['redis-client'];
   if (redisClient !== 'lockstep' && redisClient !== 'iovalkey') throw new Error(`--redis-client must be lockstep or iovalkey, got ${redisClient}`);
-  if (redisClient !== 'lockstep' && !args['in-process']) throw new Error('--redis-client needs --in-process');
   const calls = Number(args.calls);
   const repeats = Number(args.repeats);
   const nKeys = Number(args.keys);
@@ -116,11 +115,11 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
   // Feature rows of the size lockstep stores: a few dozen bytes of JSON each.
   await direct.mset(...keys.flatMap((k, i) => [k, JSON.stringify({ ctr_7d: i / 1000, clicks_7d: i, seg: `s${i % 7}` })]));
 
-  const gatewayArgs = ['--import', 'tsx', 'packages/offline/src/cli/main.ts', 'gateway', '--port', '0', '--redis-url', server.url, '--token', TOKEN];
+  const gatewayArgs = ['--import', 'tsx', 'packages/offline/src/cli/main.ts', 'gateway', '--port', '0', '--redis-url', server.url, '--token', TOKEN, '--redis-client', redisClient];
   const spawned = args['in-process'] ? undefined : await spawnServer(gatewayArgs);
   const inProcess = args['in-process'] ? await startGateway({ port: 0, redisUrl: server.url, token: TOKEN, redisClient }) : undefined;
   const url = spawned?.url ?? inProcess!.url;
-  console.error(`gateway at ${url} (${spawned ? 'own process' : `in process, ${redisClient} connection`}), redis at ${server.url}`);
+  console.error(`gateway at ${url} (${spawned ? 'own process' : 'in process'}, ${redisClient} connection), redis at ${server.url}`);
 
   const body = JSON.stringify(['mget', ...keys]);
   const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };

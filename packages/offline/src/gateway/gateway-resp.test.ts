@@ -1,8 +1,9 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'iovalkey';
 import { requireBinary, startRedisServer, type RedisServer } from '../../../../test/support/redis-server.ts';
+import { TcpProxy as Proxy } from '../../../../test/support/tcp-proxy.ts';
 import { iovalkeyRunner, type CommandRunner, type GatewayAnswer, type GatewayMode } from './answer-commands.ts';
 import { createGatewayApp, type GatewayAppOptions } from './app.ts';
 import { GatewayResp, gatewayRespOptions, type GatewayRespOptions } from './gateway-resp.ts';
@@ -11,48 +12,6 @@ import { connectGatewayRedis, whenReady } from './redis-connection.ts';
 import { expectCorpusAnswers, SEED } from './test-corpus.ts';
 
 const TOKEN = 'test-token';
-
-/** A TCP hop in front of redis-server that hands each reply chunk on as `deliver` says (split, dropped, garbled). */
-class Proxy {
-  readonly server: Server;
-  port = 0;
-  deliver: (chunk: Buffer, client: Socket) => void = (chunk, client) => client.write(chunk);
-  readonly #sockets = new Set<Socket>();
-
-  constructor(target: number) {
-    this.server = createServer((client) => {
-      const upstream = connect({ port: target, host: '127.0.0.1' });
-      for (const s of [client, upstream]) {
-        s.setNoDelay(true);
-        this.#sockets.add(s);
-        s.on('error', () => {});
-        s.on('close', () => {
-          this.#sockets.delete(s);
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.on('data', (d) => upstream.write(d));
-      upstream.on('data', (d: Buffer) => this.deliver(d, client));
-    });
-  }
-
-  async listen(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
-    return this;
-  }
-
-  /** Drop every connection through the proxy (the gateway sees its connection reset). */
-  dropAll(): void {
-    for (const s of this.#sockets) s.destroy();
-  }
-
-  async close(): Promise<void> {
-    this.dropAll();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-}
 
 /** Deliver each chunk in pieces of 1..`max` bytes, one write per macrotask, so the reader sees them apart. */
 function inPieces(max: number, seed: number): (chunk: Buffer, client: Socket) => void {

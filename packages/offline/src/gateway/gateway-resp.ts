@@ -24,12 +24,19 @@ import type { Socket } from 'node:net';
 import type { RedisOptions } from 'iovalkey';
 import { InputError } from '@lockstep/sdk';
 // The shared RESP connection base of the SDK's own Node connections (not part of its public API).
-import { RespConnection, type RespConnectionOptions } from '../../../sdk/src/node/resp-connection.ts';
-import { putCount } from '../../../sdk/src/node/resp-set-pipeline.ts';
+import {
+  RespConnection,
+  SETUP_DROPPED,
+  SETUP_INCOMPLETE,
+  encodeRespCommand,
+  putCount,
+  type PendingSetup as SetupReplies,
+  type RespConnectionOptions,
+} from '@lockstep/sdk/node/resp';
 import type { CommandRunner, GatewayAnswer, GatewayMode } from './answer-commands.ts';
 import { JsonBytes } from './encode-reply.ts';
 import type { RedisCommand } from './parse-commands.ts';
-import { CORRUPT, CR, DOLLAR, INCOMPLETE, LF, MINUS, PLUS, STAR, scanReplies, writeAnswer, type ReplyScan } from './resp-json.ts';
+import { CORRUPT, CR, DOLLAR, INCOMPLETE, LF, STAR, scanReplies, writeAnswer, type ReplyScan } from './resp-json.ts';
 
 /** Options of {@link GatewayResp}: where to connect, and the gateway's timings. */
 export interface GatewayRespOptions extends RespConnectionOptions {
@@ -98,12 +105,8 @@ interface PendingBatch extends ReplyScan {
 }
 
 /** Set-up commands (AUTH, SELECT, CLIENT SETNAME): simple-string replies; an error drops the connection. */
-interface PendingSetup {
-  setup: true;
-  remaining: number;
+interface PendingSetup extends SetupReplies {
   sentAt: number;
-  error?: string;
-  reject?: undefined;
 }
 
 type Pending = PendingBatch | PendingSetup;
@@ -215,7 +218,7 @@ export class GatewayResp extends RespConnection<Pending> implements CommandRunne
     if (!onread) socket.on('data', (chunk: Buffer) => this.#onData(socket, chunk, chunk.length));
     if (this.#name) {
       this.queue.push({ setup: true, remaining: 1, sentAt: Date.now() });
-      socket.write(encodeCommand(['CLIENT', 'SETNAME', this.#name]));
+      socket.write(encodeRespCommand(['CLIENT', 'SETNAME', this.#name]));
     }
     socket.on('error', (err) => this.#onError(err));
     socket.once(this.options.tls ? 'secureConnect' : 'connect', () => {
@@ -275,15 +278,10 @@ export class GatewayResp extends RespConnection<Pending> implements CommandRunne
       const head = this.queue[0];
       if (!head) return this.protocolError(socket, 'a reply nobody asked for');
       if (head.setup) {
-        const type = buf[p];
-        if (type !== PLUS && type !== MINUS) return this.protocolError(socket, `an unexpected set-up reply type ${typeName(type)}`);
-        const end = buf.indexOf(LF, p);
-        if (end < 0 || end >= n) break;
-        if (type === MINUS) head.error ??= buf.toString('utf8', p + 1, end - 1);
-        p = end + 1;
-        if (--head.remaining > 0) continue;
-        this.dequeue(socket);
-        if (head.error !== undefined) return this.setupRefused(socket, head.error);
+        const next = this.readSetupReply(socket, buf, p, n, head);
+        if (next === SETUP_DROPPED) return;
+        if (next === SETUP_INCOMPLETE) break;
+        p = next;
         continue;
       }
       const end = scanReplies(buf, p, n, head);
@@ -359,13 +357,4 @@ function putArg(buf: Buffer, off: number, arg: string): number {
   buf[off++] = CR;
   buf[off++] = LF;
   return off;
-}
-
-/** A whole command as RESP (the set-up commands). */
-function encodeCommand(args: string[]): string {
-  return `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
-}
-
-function typeName(byte: number): string {
-  return JSON.stringify(String.fromCharCode(byte));
 }

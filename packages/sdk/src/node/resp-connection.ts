@@ -49,14 +49,42 @@ export function connectResp(o: RespConnectionOptions, onread?: OnReadOpts): Sock
   return socket;
 }
 
+/** One command as RESP text (set-up commands: the hot paths encode into buffers of their own). */
+export function encodeRespCommand(args: readonly string[]): string {
+  return `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+}
+
 /** The commands a new connection sends first (`AUTH`, `SELECT`), as RESP text, and how many replies they get. */
 export function setupCommands(o: RespConnectionOptions): { text: string; count: number } {
   const setup: string[][] = [];
   if (o.password) setup.push(o.username ? ['AUTH', o.username, o.password] : ['AUTH', o.password]);
   if (o.db) setup.push(['SELECT', String(o.db)]);
-  const text = setup.map((args) => `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`).join('');
-  return { text, count: setup.length };
+  return { text: setup.map(encodeRespCommand).join(''), count: setup.length };
 }
+
+/** The set-up commands' replies a connection waits for (simple strings; an error refuses the connection). */
+export interface PendingSetup {
+  setup: true;
+  /** Replies still to come. */
+  remaining: number;
+  /** The first error reply. */
+  error?: string;
+  reject?: undefined;
+}
+
+/** {@link RespConnection.readSetupReply}: the reply line goes on in the next chunk. */
+export const SETUP_INCOMPLETE = -1;
+/** {@link RespConnection.readSetupReply}: the connection was dropped (refused set-up or not a simple reply). */
+export const SETUP_DROPPED = -2;
+
+/** A reply type byte, quoted, for error messages. */
+export function respTypeName(byte: number): string {
+  return JSON.stringify(String.fromCharCode(byte));
+}
+
+const PLUS = 43; // '+'
+const MINUS = 45; // '-'
+const LF = 10;
 
 /** A request waiting for its replies: failed with the connection. */
 export interface QueuedRequest {
@@ -123,6 +151,27 @@ export abstract class RespConnection<P extends QueuedRequest> {
   protected dequeue(socket: Socket): void {
     this.queue.shift();
     if (this.queue.length === 0) socket.unref();
+  }
+
+  /**
+   * Reads one set-up reply at `buf[p..n)` for `head` (the queue's head): the offset after it, or
+   * {@link SETUP_INCOMPLETE}, or {@link SETUP_DROPPED} when the connection was dropped for it. The last reply
+   * dequeues `head`; an error among them refuses the connection ({@link setupRefused}).
+   */
+  protected readSetupReply(socket: Socket, buf: Buffer, p: number, n: number, head: PendingSetup): number {
+    const type = buf[p];
+    if (type !== PLUS && type !== MINUS) {
+      this.protocolError(socket, `an unexpected set-up reply type ${respTypeName(type)}`);
+      return SETUP_DROPPED;
+    }
+    const end = buf.indexOf(LF, p);
+    if (end < 0 || end >= n) return SETUP_INCOMPLETE;
+    if (type === MINUS) head.error ??= buf.toString('utf8', p + 1, end - 1);
+    if (--head.remaining > 0) return end + 1;
+    this.dequeue(socket);
+    if (head.error === undefined) return end + 1;
+    this.setupRefused(socket, head.error);
+    return SETUP_DROPPED;
   }
 
   /** The server refused `AUTH` or `SELECT`: nothing sent on this connection can run as asked. */

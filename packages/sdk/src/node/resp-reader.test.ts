@@ -3,7 +3,6 @@
  * (iovalkey: `MGET` as strings, decoded with `decodeFeatureValue`) on a real redis-server: random keys and
  * values of every kind, replies split at every byte, refusals, a restart, a server gone mid-read, aborts.
  */
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreError } from '../errors.ts';
@@ -11,6 +10,7 @@ import { decodeFeatureValue, encodeFeatureValue, type FeatureRow } from '../onli
 import { featureViewSchemaHash, type FeatureViewSpec } from '../spec/feature-view.ts';
 import type { PrefixedRead } from '../store/store-core.ts';
 import { requireBinary, startRedisServer, type RedisServer } from '../../../../test/support/redis-server.ts';
+import { TcpProxy } from '../../../../test/support/tcp-proxy.ts';
 import { RespReader } from './resp-reader.ts';
 import { ValkeyStore } from './valkey-store.ts';
 
@@ -84,50 +84,9 @@ async function fillRandom(project: string): Promise<{ first: string; prefixes: s
   return { first, prefixes, parts, widths };
 }
 
-/**
- * A TCP hop in front of redis-server that hands each reply chunk on as `deliver` says (in pieces, partly, not
- * at all): the reader's view of a network that splits or breaks replies anywhere.
- */
-class SlicingProxy {
-  readonly server: Server;
-  port = 0;
-  deliver: (chunk: Buffer, client: Socket) => void = (chunk, client) => client.write(chunk);
-  readonly #sockets = new Set<Socket>();
-
-  constructor(target: number) {
-    this.server = createServer((client) => {
-      client.setNoDelay(true);
-      const upstream = connect({ port: target, host: '127.0.0.1' });
-      upstream.setNoDelay(true);
-      for (const s of [client, upstream]) {
-        this.#sockets.add(s);
-        s.on('error', () => {});
-        s.on('close', () => {
-          this.#sockets.delete(s);
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.on('data', (d) => upstream.write(d));
-      upstream.on('data', (d: Buffer) => this.deliver(d, client));
-    });
-  }
-
-  async listen(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as { port: number }).port;
-    return this;
-  }
-
-  async close(): Promise<void> {
-    for (const s of this.#sockets) s.destroy();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-}
-
-/** Run `test` with a reader connected through a fresh {@link SlicingProxy}. */
-async function throughProxy(test: (proxy: SlicingProxy, r: RespReader) => Promise<void>): Promise<void> {
-  const proxy = await new SlicingProxy(server.port).listen();
+/** Run `test` with a reader connected through a fresh {@link TcpProxy}. */
+async function throughProxy(test: (proxy: TcpProxy, r: RespReader) => Promise<void>): Promise<void> {
+  const proxy = await new TcpProxy(server.port).listen();
   try {
     await test(proxy, reader({ port: proxy.port }));
   } finally {

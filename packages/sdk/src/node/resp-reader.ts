@@ -21,7 +21,7 @@ import { StoreError } from '../errors.ts';
 import { decodeFeatureBytes } from '../online-format.ts';
 import type { PrefixedRead } from '../store/store-core.ts';
 import { abortError, withAbort } from '../store/transport.ts';
-import { RespConnection, type RespConnectionOptions } from './resp-connection.ts';
+import { RespConnection, SETUP_DROPPED, SETUP_INCOMPLETE, respTypeName as typeName, type PendingSetup, type RespConnectionOptions } from './resp-connection.ts';
 import { putCount } from './resp-set-pipeline.ts';
 
 /** One `MGET` waiting for its reply. */
@@ -40,19 +40,10 @@ interface PendingRead {
   reject(err: unknown): void;
 }
 
-/** The connection's set-up commands (`AUTH`, `SELECT`): simple-string replies; an error drops the connection. */
-interface PendingSetup {
-  setup: true;
-  remaining: number;
-  error?: string;
-  reject?: undefined;
-}
-
 type Pending = PendingRead | PendingSetup;
 
 const STAR = 42; // '*'
 const DOLLAR = 36; // '$'
-const PLUS = 43; // '+'
 const MINUS = 45; // '-'
 const CR = 13;
 const LF = 10;
@@ -173,14 +164,10 @@ export class RespReader extends RespConnection<Pending> {
       if (!head) return this.protocolError(socket, 'a reply nobody asked for');
       const type = buf[p];
       if (head.setup) {
-        if (type !== PLUS && type !== MINUS) return this.protocolError(socket, `an unexpected set-up reply type ${typeName(type)}`);
-        const end = buf.indexOf(LF, p);
-        if (end < 0 || end >= n) break;
-        if (type === MINUS) head.error ??= buf.toString('utf8', p + 1, end - 1);
-        p = end + 1;
-        if (--head.remaining > 0) continue;
-        this.dequeue(socket);
-        if (head.error !== undefined) return this.setupRefused(socket, head.error);
+        const next = this.readSetupReply(socket, buf, p, n, head);
+        if (next === SETUP_DROPPED) return;
+        if (next === SETUP_INCOMPLETE) break;
+        p = next;
         continue;
       }
       if (head.index < 0) {
@@ -290,8 +277,4 @@ function readInteger(buf: Buffer, p: number, n: number): number {
   if (c !== CR || buf[p + 1] !== LF) return CORRUPT;
   intValue = negative ? -value : value;
   return p + 2;
-}
-
-function typeName(byte: number): string {
-  return JSON.stringify(String.fromCharCode(byte));
 }

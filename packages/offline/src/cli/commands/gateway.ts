@@ -1,7 +1,7 @@
 /**
  * `lockstep gateway`: serve the Upstash REST protocol in front of Redis/Valkey (see docs/gateway.md).
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { InputError } from '@lockstep/sdk';
 import { DEFAULT_GATEWAY_PORT, DEFAULT_MAX_BODY_BYTES, startGateway } from '../../gateway/index.ts';
 
@@ -24,6 +24,7 @@ interface GatewayCliOptions {
   maxBodyBytes: number;
   enableCommands?: string[];
   disableCommands?: string[];
+  redisClient: 'lockstep' | 'iovalkey';
 }
 
 export function register(program: Command): void {
@@ -38,6 +39,11 @@ export function register(program: Command): void {
     .option('--max-body-bytes <n>', 'largest request body accepted (413 above)', integer('--max-body-bytes', 1, 2 ** 31), DEFAULT_MAX_BODY_BYTES)
     .option('--enable-commands <names>', 'administrative commands to allow, comma-separated (e.g. flushdb,config)', list)
     .option('--disable-commands <names>', 'further commands to refuse, comma-separated (e.g. keys,eval)', list)
+    .addOption(
+      new Option('--redis-client <client>', "the Redis connection: the gateway's own (replies transcoded to JSON in place) or iovalkey's (the reference)")
+        .choices(['lockstep', 'iovalkey'])
+        .default('lockstep'),
+    )
     .action(async (opts: GatewayCliOptions) => {
       const tokens = opts.token ?? list(process.env.LOCKSTEP_GATEWAY_TOKEN ?? '');
       if (tokens.length === 0 && !opts.insecureNoAuth) {
@@ -52,6 +58,7 @@ export function register(program: Command): void {
         maxBodyBytes: opts.maxBodyBytes,
         enableCommands: opts.enableCommands,
         disableCommands: opts.disableCommands,
+        redisClient: opts.redisClient,
         onError: (err) => console.error(`lockstep gateway: ${err instanceof Error ? err.message : String(err)}`),
       });
       const where = opts.redisUrl.replace(/\/\/[^@/]*@/, '//***@');

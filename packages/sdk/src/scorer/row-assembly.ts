@@ -207,10 +207,24 @@ export function assembleVectors(m: LoadedModel, a: Assembly, buf: Buffers): void
   const candidateColumns = m.candidateColumns;
   const columns = buf.columns;
   const undeclaredNames = m.undeclaredNames;
+  // The first three candidate values are written by store sites of their own, each of which sees one name (a store
+  // at a known offset); one site for every name would be megamorphic (see COLUMN_READERS in validate-request.ts).
+  const nc = candidateNames.length;
+  const [n0, n1, n2] = candidateNames;
+  const c0 = nc > 0 ? candidateColumns[0] : -1;
+  const c1 = nc > 1 ? candidateColumns[1] : -1;
+  const c2 = nc > 2 ? candidateColumns[2] : -1;
   for (let r = 0; r < cands.length; r++) {
     const cand = cands[r];
     const base = r * width;
-    for (let i = 0; i < candidateNames.length; i++) {
+    if (nc > 0) {
+      crow[n0] = c0 >= 0 ? columns[c0][r] : cand[n0];
+      if (nc > 1) {
+        crow[n1] = c1 >= 0 ? columns[c1][r] : cand[n1];
+        if (nc > 2) crow[n2] = c2 >= 0 ? columns[c2][r] : cand[n2];
+      }
+    }
+    for (let i = 3; i < nc; i++) {
       const c = candidateColumns[i];
       crow[candidateNames[i]] = c >= 0 ? columns[c][r] : cand[candidateNames[i]];
     }

@@ -40,8 +40,8 @@ const request = (ids = [1, 2, 3, 11, 12, 21], user = 1) => ({ user: { user_id: u
  * Each candidate's training row, assembled independently ({...user, ...context, ...candidate, ts, features}), its
  * vector by the full vectoriser and its score by the engine on that one row.
  */
-async function reference(mem: OnlineStore, bundle: Map<string, Uint8Array>, req: ReturnType<typeof request>) {
-  const vec = compileVectorizer(INPUT);
+async function reference(mem: OnlineStore, bundle: Map<string, Uint8Array>, req: ReturnType<typeof request>, input = INPUT) {
+  const vec = compileVectorizer(input);
   const engine = loadBuiltin({ bytes: bundle.get('model.onnx')!, width: vec.width });
   const keys = [
     [VIEWS.user, (c: Record<string, unknown>) => [c.user_id]],
@@ -75,6 +75,34 @@ describe('score()', () => {
       for (const [device, user] of [['ios', 1], ['android', 1], ['ios', 2], ['web', 3], ['android', 2]] as const) {
         const req = { ...request([1, 2, 3, 11, 12, 21, 13, 4], user), context: { ts: TS, device } };
         expect((await scorer.score(req)).scores).toEqual((await reference(mem, bundle, req)).map((x) => x.score));
+      }
+      await scorer.close();
+    }
+  });
+
+  it('computes the training rows of per-candidate fields reading many candidate values, declared or not', async () => {
+    const { mem, store } = await setup();
+    // Per-candidate fields reading five declared candidate fields (past the assembly's three written-out sites) and
+    // an undeclared one (slot2), besides the context's device.
+    const fields = INPUT.fields.map((f) =>
+      f.name === 'ad'
+        ? { ...f, inputs: ['ad_id', 'advertiser_id', 'category'] }
+        : f.name === 'device_x_category'
+          ? { ...f, inputs: ['device', 'bid', 'slot', 'slot2'] }
+          : f,
+    );
+    const input = { ...INPUT, fields };
+    const extraRequestFields = [
+      { name: 'bid', type: 'number', scope: 'candidate' },
+      { name: 'slot', type: 'number', scope: 'candidate' },
+    ] as const;
+    const bundle = await makeScorerBundle({ input, extraRequestFields: [...extraRequestFields] });
+    for (const entityCache of [{}, false] as const) {
+      const scorer = await createScorer({ bundle, store, deadlineMs: Infinity, entityCache });
+      for (const user of [1, 2, 1]) {
+        const base = request([1, 2, 3, 11, 12, 21, 13, 4], user);
+        const req = { ...base, candidates: base.candidates.map((c, i) => ({ ...c, slot: i % 3, slot2: i & 1 ? 'x' : 'y' })) };
+        expect((await scorer.score(req)).scores).toEqual((await reference(mem, bundle, req, input)).map((x) => x.score));
       }
       await scorer.close();
     }

@@ -61,6 +61,8 @@ export interface FixtureOptions {
   onnx?: Uint8Array;
   /** Replace the model input spec (same width). */
   input?: ModelInputSpec;
+  /** Request fields declared besides the fixture's own. */
+  extraRequestFields?: BundleManifest['requestFields'];
 }
 
 /** A bundle for the fixture's spec, as a Map of files. */
@@ -85,6 +87,7 @@ export async function makeScorerBundle(options: FixtureOptions = {}): Promise<Ma
       { name: 'ad_id', type: 'number', scope: 'candidate' },
       { name: 'advertiser_id', type: 'number', scope: 'candidate' },
       { name: 'category', type: 'string', scope: 'candidate' },
+      ...(options.extraRequestFields ?? []),
     ],
     training: { start: '2026-01-01', end: '2026-01-02', cutoff: '2026-01-02', rows: 1 },
     metrics: {},

@@ -122,6 +122,24 @@ function entityVectors(
   return out;
 }
 
+/**
+ * Writes each candidate's entity slots for one view (`slots` from {@link entityVectors}, positions `at`) into its row
+ * of `indices` and `values` (row r at r × width), with NaN terms (when `terms`: remembered only for rows written
+ * from hot records, unknown here). Candidates written while collecting the entities are left as they are.
+ */
+function entityRows(e: ViewEntities, at: Int32Array, slots: Float64Array, indices: Int32Array, values: Float32Array, terms: Float32Array | undefined, rows: number, width: number): void {
+  const g = at.length;
+  for (let r = 0, base = 0; r < rows; r++, base += width) {
+    const k = e.shared ? 0 : e.slotOf[r];
+    if (k === WRITTEN) continue;
+    for (let j = 0, from = 2 * g * k; j < g; j++) {
+      indices[base + at[j]] = slots[from + j];
+      values[base + at[j]] = slots[from + g + j];
+    }
+    if (terms) for (let j = 0; j < g; j++) terms[base + at[j]] = NaN;
+  }
+}
+
 export interface Assembly {
   user: Fields;
   ctx: Fields;
@@ -203,6 +221,15 @@ export function assembleVectors(m: LoadedModel, a: Assembly, buf: Buffers): void
     for (let j = 0; j < candidateRead.length; j++) crow[columns[candidateRead[j]]] = features[candidateRead[j]];
   }
 
+  // The slots of entity-level fields, view by view (an entity's slots into each of its candidates' rows).
+  for (let v = 0; v < views.length; v++) {
+    const fields = views[v].fields;
+    if (fields) entityRows(entities[v], fields.slots, entitySlots[v], indices, values, views[v].termed ? terms : undefined, cands.length, width);
+  }
+  // The views whose features per-candidate fields read, entity by entity (not the shared ones: in `crow` already).
+  const readViews: number[] = [];
+  for (let v = 0; v < views.length; v++) if (!entities[v].shared && views[v].candidateRead.length > 0) readViews.push(v);
+
   const candidateNames = m.candidateNames;
   const candidateColumns = m.candidateColumns;
   const columns = buf.columns;
@@ -233,28 +260,11 @@ export function assembleVectors(m: LoadedModel, a: Assembly, buf: Buffers): void
       // Undeclared: the training row's precedence, {...user, ...context, ...candidate}.
       crow[name] = name in cand ? cand[name] : name in ctx ? ctx[name] : user[name];
     }
-    for (let v = 0; v < views.length; v++) {
-      const e = entities[v];
-      const k = e.shared ? 0 : e.slotOf[r];
-      // Written while collecting the entities (memoised slots, nothing else needed).
-      if (k === WRITTEN) continue;
-      const fields = views[v].fields;
-      if (fields) {
-        const slots = entitySlots[v];
-        const at = fields.slots;
-        const g = at.length;
-        const from = 2 * g * k;
-        for (let j = 0; j < g; j++) {
-          indices[base + at[j]] = slots[from + j];
-          values[base + at[j]] = slots[from + g + j];
-        }
-        // Terms are remembered only for rows written from hot records: unknown here.
-        if (views[v].termed) for (let j = 0; j < g; j++) terms![base + at[j]] = NaN;
-      }
-      if (e.shared) continue;
+    for (let i = 0; i < readViews.length; i++) {
+      const v = readViews[i];
+      // Never WRITTEN: only entities of views no per-candidate field reads are written while collecting.
       const { columns, candidateRead } = views[v];
-      if (candidateRead.length === 0) continue;
-      const features = resolved[v][k];
+      const features = resolved[v][entities[v].slotOf[r]];
       for (let j = 0; j < candidateRead.length; j++) crow[columns[candidateRead[j]]] = features[candidateRead[j]];
     }
     if (perCandidate) {

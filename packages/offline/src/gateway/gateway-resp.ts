@@ -28,6 +28,7 @@ import {
   RespConnection,
   SETUP_DROPPED,
   SETUP_INCOMPLETE,
+  READ_BUFFER_BYTES,
   encodeRespCommand,
   putCount,
   type PendingSetup as SetupReplies,
@@ -111,7 +112,6 @@ interface PendingSetup extends SetupReplies {
 
 type Pending = PendingBatch | PendingSetup;
 
-const READ_BUFFER_BYTES = 64 * 1024;
 /** A command or reply buffer that grew past this is given back once used. */
 const KEEP_BYTES = 1024 * 1024;
 
@@ -133,7 +133,6 @@ export class GatewayResp extends RespConnection<Pending> implements CommandRunne
   #waiters: Array<() => void> = [];
   /** The command buffer, reused while the socket takes each write whole at once. */
   #out: Buffer | undefined;
-  #readBuffer: Buffer | undefined;
   /** Unparsed reply bytes (a batch whose replies span chunks): `#acc[0..#accLen)`. */
   #acc: Buffer | undefined;
   #accLen = 0;
@@ -206,16 +205,10 @@ export class GatewayResp extends RespConnection<Pending> implements CommandRunne
   #connect(): void {
     this.#reconnect = undefined;
     if (this.closed) return;
-    const readBuffer = this.options.tls ? undefined : (this.#readBuffer ??= Buffer.allocUnsafe(READ_BUFFER_BYTES));
-    const onread = readBuffer && {
-      buffer: readBuffer,
-      callback: (bytes: number) => {
-        this.#onData(socket, readBuffer, bytes);
-        return true;
-      },
-    };
-    const socket: Socket = this.open((remaining) => ({ setup: true, remaining, sentAt: Date.now() }), onread);
-    if (!onread) socket.on('data', (chunk: Buffer) => this.#onData(socket, chunk, chunk.length));
+    const socket = this.openReading(
+      (remaining) => ({ setup: true, remaining, sentAt: Date.now() }),
+      (at, chunk, length) => this.#onData(at, chunk, length),
+    );
     if (this.#name) {
       this.queue.push({ setup: true, remaining: 1, sentAt: Date.now() });
       socket.write(encodeRespCommand(['CLIENT', 'SETNAME', this.#name]));

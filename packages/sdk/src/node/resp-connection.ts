@@ -82,6 +82,9 @@ export function respTypeName(byte: number): string {
   return JSON.stringify(String.fromCharCode(byte));
 }
 
+/** Read buffer of a plain connection (Node reads at most this much per chunk into it). */
+export const READ_BUFFER_BYTES = 64 * 1024;
+
 const PLUS = 43; // '+'
 const MINUS = 45; // '-'
 const LF = 10;
@@ -101,6 +104,8 @@ export abstract class RespConnection<P extends QueuedRequest> {
   protected tail: Buffer | undefined;
   protected closed = false;
   readonly #name: string;
+  /** Where a plain connection's chunks are read into (reused: each chunk is parsed before the next is read). */
+  #readBuffer: Buffer | undefined;
 
   /** `name` is for protocol error messages, e.g. `RESP reader`. */
   constructor(options: RespConnectionOptions, name: string) {
@@ -135,6 +140,25 @@ export abstract class RespConnection<P extends QueuedRequest> {
       this.queue.push(setup(commands.count));
       socket.write(commands.text);
     }
+    return socket;
+  }
+
+  /**
+   * {@link open}, with every chunk the socket reads handed to `onData(socket, chunk, length)`: a plain socket reads
+   * into one reused buffer (`onread`: no Buffer per chunk, so `onData` must be done with the bytes when it
+   * returns), a TLS socket emits its chunks as usual.
+   */
+  protected openReading(setup: (count: number) => P, onData: (socket: Socket, chunk: Buffer, length: number) => void): Socket {
+    const readBuffer = this.options.tls ? undefined : (this.#readBuffer ??= Buffer.allocUnsafe(READ_BUFFER_BYTES));
+    const onread = readBuffer && {
+      buffer: readBuffer,
+      callback: (bytes: number) => {
+        onData(socket, readBuffer, bytes);
+        return true;
+      },
+    };
+    const socket: Socket = this.open(setup, onread);
+    if (!onread) socket.on('data', (chunk: Buffer) => onData(socket, chunk, chunk.length));
     return socket;
   }
 

@@ -52,9 +52,6 @@ const LF = 10;
 const COMMAND_OVERHEAD = 32;
 const KEY_OVERHEAD = 16;
 
-/** Read buffer of a plain connection (Node reads at most this much per chunk into it). */
-const READ_BUFFER_BYTES = 64 * 1024;
-
 /** Key prefixes remembered as bytes; beyond it the memory starts over. */
 const MAX_CACHED_PREFIXES = 256;
 
@@ -63,8 +60,6 @@ export class RespReader extends RespConnection<Pending> {
   readonly #prefixBytes = new Map<string, Buffer>();
   /** The command buffer, reused while the socket takes each command whole at once. */
   #out: Buffer | undefined;
-  /** Where a plain connection's chunks are read into (reused: each chunk is parsed before the next is read). */
-  #readBuffer: Buffer | undefined;
 
   constructor(options: RespConnectionOptions) {
     super(options, 'RESP reader');
@@ -135,17 +130,10 @@ export class RespReader extends RespConnection<Pending> {
   }
 
   #connect(): Socket {
-    const readBuffer = this.options.tls ? undefined : (this.#readBuffer ??= Buffer.allocUnsafe(READ_BUFFER_BYTES));
-    const onread = readBuffer && {
-      buffer: readBuffer,
-      callback: (bytes: number) => {
-        this.#onData(socket, readBuffer, bytes);
-        return true;
-      },
-    };
-    const socket: Socket = this.open((remaining) => ({ setup: true, remaining }), onread);
-    if (!onread) socket.on('data', (chunk: Buffer) => this.#onData(socket, chunk, chunk.length));
-    return socket;
+    return this.openReading(
+      (remaining) => ({ setup: true, remaining }),
+      (socket, chunk, length) => this.#onData(socket, chunk, length),
+    );
   }
 
   /** Parse `chunk[0..length)` against the queue: complete values are decoded at once, a split one waits. */

@@ -6,6 +6,7 @@
  * @module
  */
 export {
+  READ_BUFFER_BYTES,
   RespConnection,
   SETUP_DROPPED,
   SETUP_INCOMPLETE,

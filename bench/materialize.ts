@@ -3,7 +3,8 @@
  *
  * Full materialization throughput (write every row under a new version, then publish) into a real redis-server
  * over RESP (ValkeyStore) and over HTTP (UpstashStore → `lockstep gateway` in its own process → the same
- * redis-server). Rows are synthetic (one view, `--features` float features, integer entity ids) and generated
+ * redis-server): `http` is the Node entry's UpstashStore (node:http keep-alive, what `lockstep materialize` uses),
+ * `http_fetch` the core's (global `fetch`, what Workers and browsers get), side by side. Rows are synthetic (one view, `--features` float features, integer entity ids) and generated
  * batch by batch as they are consumed, like a streaming source. Each repeat starts from an empty server; the
  * clean-up of old versions is not timed (it runs after readers already see the new snapshot).
  * Prints `{"bench":"materialize","entities":…,"resp_entities_per_s":…,"http_entities_per_s":…}` plus details:
@@ -12,7 +13,8 @@
  */
 import { loadavg } from 'node:os';
 import { ValkeyStore } from '@lockstep/sdk/node';
-import { UpstashStore, featureViewSchemaHash, type FeatureViewSpec, type OnlineStoreCore, type WriteRow } from '@lockstep/sdk';
+import { UpstashStore as FetchUpstashStore, featureViewSchemaHash, type FeatureViewSpec, type OnlineStoreCore, type WriteRow } from '@lockstep/sdk';
+import { UpstashStore } from '@lockstep/sdk/node';
 import { materialize, memorySource } from '@lockstep/offline';
 import { benchArgs, median } from './args.ts';
 import { startBenchServers } from './_store-servers.ts';
@@ -90,11 +92,12 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
 
   const servers = await startBenchServers();
   const resp = new ValkeyStore({ url: servers.redisUrl });
-  const stores: Record<'resp' | 'http', OnlineStoreCore> = {
+  const stores: Record<'resp' | 'http' | 'http_fetch', OnlineStoreCore> = {
     resp,
     http: new UpstashStore({ url: servers.gatewayUrl, token: servers.token }),
+    http_fetch: new FetchUpstashStore({ url: servers.gatewayUrl, token: servers.token }),
   };
-  const rates: Record<string, number[]> = { resp: [], http: [] };
+  const rates: Record<keyof typeof stores, number[]> = { resp: [], http: [], http_fetch: [] };
   const cpuCost: Record<string, Array<{ bench_cpu_s: number; source_cpu_s: number; redis_cpu_s: number }>> = {};
   try {
     for (let r = 0; r < repeats; r++) {
@@ -116,7 +119,7 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
         const seconds = result.seconds.write + result.seconds.publish;
         const written = result.views[0].written;
         if (written !== entities) throw new Error(`${leg}: wrote ${written} of ${entities} rows`);
-        rates[leg].push(entities / seconds);
+        rates[leg as keyof typeof stores].push(entities / seconds);
         // CPU time per side: on a shared machine it tells what the wall clock cannot (who waited for whom).
         const used = process.cpuUsage(cpu);
         const cost = {
@@ -141,11 +144,12 @@ export async function main(argv: string[]): Promise<Record<string, unknown>> {
     entities,
     resp_entities_per_s: Math.round(median(rates.resp)),
     http_entities_per_s: Math.round(median(rates.http)),
+    http_fetch_entities_per_s: Math.round(median(rates.http_fetch)),
     features: view.features.length,
     repeats,
     batch_rows: Number(args['batch-rows']),
     concurrency: Number(args.concurrency),
-    runs: { resp: rates.resp.map(Math.round), http: rates.http.map(Math.round) },
+    runs: Object.fromEntries(Object.entries(rates).map(([leg, r]) => [leg, r.map(Math.round)])),
     // Median CPU seconds per run of this process (all: source, encoding, client), of the synthetic source within
     // it, and of redis-server. The gateway's own process (HTTP leg) is not counted.
     cpu_s: Object.fromEntries(

@@ -1,11 +1,12 @@
 /**
  * Opening the online store a materialization writes to, from a URL: `redis://` / `rediss://` → RESP
- * (ValkeyStore), `http://` / `https://` → Upstash REST (UpstashStore: Upstash, or `lockstep gateway`).
+ * (ValkeyStore), `http://` / `https://` → Upstash REST (UpstashStore: Upstash, or `lockstep gateway`), through the
+ * Node entry's store (node:http keep-alive connections: the core's `fetch` one costs more per request in Node).
  *
  * @module
  */
-import { InputError, UpstashStore, type OnlineStoreCore } from '@lockstep/sdk';
-import { ValkeyStore } from '@lockstep/sdk/node';
+import { InputError, type OnlineStoreCore } from '@lockstep/sdk';
+import { UpstashStore, ValkeyStore } from '@lockstep/sdk/node';
 
 export interface OpenTargetOptions {
   /** `redis://host:port`, `rediss://…`, `https://…upstash.io` or a gateway URL like `http://127.0.0.1:8079`. */

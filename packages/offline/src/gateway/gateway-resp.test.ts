@@ -9,7 +9,7 @@ import { createGatewayApp, type GatewayAppOptions } from './app.ts';
 import { GatewayResp, gatewayRespOptions, type GatewayRespOptions } from './gateway-resp.ts';
 import { createGatewayListener } from './node-listener.ts';
 import { connectGatewayRedis, whenReady } from './redis-connection.ts';
-import { expectCorpusAnswers, SEED } from './test-corpus.ts';
+import { expectCorpusAnswers, SEED } from '../../../../test/support/gateway-corpus.ts';
 
 const TOKEN = 'test-token';
 

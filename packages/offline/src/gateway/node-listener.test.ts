@@ -6,7 +6,7 @@ import { requireBinary, startRedisServer, type RedisServer } from '../../../../t
 import { createGatewayApp, type GatewayAppOptions } from './app.ts';
 import { createGatewayListener } from './node-listener.ts';
 import { connectGatewayRedis, whenReady } from './redis-connection.ts';
-import { expectCorpusAnswers } from './test-corpus.ts';
+import { expectCorpusAnswers } from '../../../../test/support/gateway-corpus.ts';
 
 const TOKEN = 'test-token';
 

@@ -25,10 +25,16 @@ import type { RedisOptions } from 'iovalkey';
 import { InputError } from '@lockstep/sdk';
 // The shared RESP connection base of the SDK's own Node connections (not part of its public API).
 import {
+  CORRUPT,
+  CR,
+  DOLLAR,
+  INCOMPLETE,
+  LF,
+  READ_BUFFER_BYTES,
   RespConnection,
   SETUP_DROPPED,
   SETUP_INCOMPLETE,
-  READ_BUFFER_BYTES,
+  STAR,
   encodeRespCommand,
   putCount,
   type PendingSetup as SetupReplies,
@@ -37,7 +43,7 @@ import {
 import type { CommandRunner, GatewayAnswer, GatewayMode } from './answer-commands.ts';
 import { JsonBytes } from './encode-reply.ts';
 import type { RedisCommand } from './parse-commands.ts';
-import { CORRUPT, CR, DOLLAR, INCOMPLETE, LF, STAR, scanReplies, writeAnswer, type ReplyScan } from './resp-json.ts';
+import { scanReplies, writeAnswer, type ReplyScan } from './resp-json.ts';
 
 /** Options of {@link GatewayResp}: where to connect, and the gateway's timings. */
 export interface GatewayRespOptions extends RespConnectionOptions {

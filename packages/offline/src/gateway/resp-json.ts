@@ -7,6 +7,7 @@
  * @module
  */
 import { Buffer } from 'node:buffer';
+import { COLON, CORRUPT, CR, DOLLAR, INCOMPLETE, LF, MINUS, PLUS, STAR, readRespInteger, respInteger } from '@lockstep/sdk/node/resp';
 import { execAbortMessage, type GatewayMode } from './answer-commands.ts';
 import type { JsonBytes } from './encode-reply.ts';
 import { GatewayRequestError } from './request-error.ts';
@@ -25,44 +26,10 @@ export interface ReplyScan {
   open: number[];
 }
 
-export const STAR = 42; // '*'
-export const DOLLAR = 36; // '$'
-export const PLUS = 43; // '+'
-export const MINUS = 45; // '-'
-const COLON = 58; // ':'
-export const CR = 13;
-export const LF = 10;
 const O = 79;
 const K = 75;
 
-export const INCOMPLETE = -1;
-export const CORRUPT = -2;
 
-/** The integer read by the last {@link readInteger} (a module variable: no object per value). */
-let intValue = 0;
-
-/**
- * Read `[-]digits\r\n` at `buf[p..n)` into {@link intValue} (accumulated as iovalkey's parser does, so that
- * integers beyond 2^53 round the same way); returns the offset after the line, INCOMPLETE or CORRUPT.
- */
-function readInteger(buf: Buffer, p: number, n: number): number {
-  let sign = 1;
-  if (p < n && buf[p] === MINUS) {
-    sign = -1;
-    p++;
-  }
-  let value = 0;
-  let c = 0;
-  const first = p;
-  while (p < n && (c = buf[p]) >= 48 && c <= 57) {
-    value = value * 10 + (c - 48);
-    p++;
-  }
-  if (p + 1 >= n) return INCOMPLETE;
-  if (c !== CR || buf[p + 1] !== LF || p === first) return CORRUPT;
-  intValue = sign * value;
-  return p + 2;
-}
 
 /**
  * Scan the replies of `head` from `buf[start + head.scanned]` to `n`, resumably: the offset after its last
@@ -81,23 +48,23 @@ export function scanReplies(buf: Buffer, start: number, n: number, head: ReplySc
       if (lf < 0 || lf >= n) return INCOMPLETE;
       end = lf + 1;
     } else if (type === COLON) {
-      end = readInteger(buf, p + 1, n);
+      end = readRespInteger(buf, p + 1, n);
       if (end < 0) return end;
     } else if (type === DOLLAR) {
-      end = readInteger(buf, p + 1, n);
+      end = readRespInteger(buf, p + 1, n);
       if (end < 0) return end;
-      if (intValue >= 0) {
-        end += intValue + 2;
+      if (respInteger >= 0) {
+        end += respInteger + 2;
         if (end > n) return INCOMPLETE;
         if (buf[end - 2] !== CR || buf[end - 1] !== LF) return CORRUPT;
-      } else if (intValue !== -1) return CORRUPT;
+      } else if (respInteger !== -1) return CORRUPT;
     } else if (type === STAR) {
-      end = readInteger(buf, p + 1, n);
+      end = readRespInteger(buf, p + 1, n);
       if (end < 0) return end;
-      if (intValue < -1) return CORRUPT;
-      if (intValue > 0) {
+      if (respInteger < -1) return CORRUPT;
+      if (respInteger > 0) {
         // An array opens: its elements follow; it is complete when they are.
-        open.push(intValue);
+        open.push(respInteger);
         p = end;
         head.scanned = p - start;
         continue;
@@ -160,9 +127,9 @@ function transaction(json: JsonBytes, buf: Buffer, start: number, head: ReplySca
     // EXECABORT: say which command was refused while queueing, not only that the transaction was discarded.
     throw new GatewayRequestError(400, execAbortMessage(lineText(buf, p), refused, refusal));
   }
-  const end = buf[p] === STAR ? readInteger(buf, p + 1, buf.length) : CORRUPT;
-  if (end < 0 || intValue < 0) throw new GatewayRequestError(500, 'ERR transaction was not executed');
-  const n = intValue;
+  const end = buf[p] === STAR ? readRespInteger(buf, p + 1, buf.length) : CORRUPT;
+  if (end < 0 || respInteger < 0) throw new GatewayRequestError(500, 'ERR transaction was not executed');
+  const n = respInteger;
   json.byte(0x5b);
   p = end;
   for (let i = 0; i < n; i++) {
@@ -213,17 +180,17 @@ function string(json: JsonBytes, buf: Buffer, start: number, end: number, base64
 function value(json: JsonBytes, buf: Buffer, p: number, base64: boolean): number {
   const type = buf[p];
   if (type === DOLLAR) {
-    const start = readInteger(buf, p + 1, buf.length);
-    if (intValue < 0) {
+    const start = readRespInteger(buf, p + 1, buf.length);
+    if (respInteger < 0) {
       json.ascii('null');
       return start;
     }
-    string(json, buf, start, start + intValue, base64);
-    return start + intValue + 2;
+    string(json, buf, start, start + respInteger, base64);
+    return start + respInteger + 2;
   }
   if (type === STAR) {
-    let q = readInteger(buf, p + 1, buf.length);
-    const n = intValue;
+    let q = readRespInteger(buf, p + 1, buf.length);
+    const n = respInteger;
     if (n < 0) {
       json.ascii('null');
       return q;
@@ -241,8 +208,8 @@ function value(json: JsonBytes, buf: Buffer, p: number, base64: boolean): number
     // Up to 15 digits the text is exact; beyond, round as iovalkey's parser does (the reference answers).
     if (lf - 1 - (p + 1) <= 15) json.bytes(buf, p + 1, lf - 1);
     else {
-      readInteger(buf, p + 1, buf.length);
-      json.ascii(String(intValue));
+      readRespInteger(buf, p + 1, buf.length);
+      json.ascii(String(respInteger));
     }
   } else if (type === PLUS) {
     string(json, buf, p + 1, lf - 1, base64);
@@ -258,12 +225,12 @@ function value(json: JsonBytes, buf: Buffer, p: number, base64: boolean): number
 function skip(buf: Buffer, p: number): number {
   const type = buf[p];
   if (type === DOLLAR) {
-    const start = readInteger(buf, p + 1, buf.length);
-    return intValue < 0 ? start : start + intValue + 2;
+    const start = readRespInteger(buf, p + 1, buf.length);
+    return respInteger < 0 ? start : start + respInteger + 2;
   }
   if (type === STAR) {
-    let q = readInteger(buf, p + 1, buf.length);
-    for (let i = intValue; i > 0; i--) q = skip(buf, q);
+    let q = readRespInteger(buf, p + 1, buf.length);
+    for (let i = respInteger; i > 0; i--) q = skip(buf, q);
     return q;
   }
   return buf.indexOf(LF, p) + 1;

@@ -11,6 +11,7 @@ import { connect as netConnect, type OnReadOpts, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsOptions } from 'node:tls';
 import { StoreError } from '../errors.ts';
 import { transportError } from '../store/transport.ts';
+import { LF, MINUS, PLUS, respTypeName } from './resp-bytes.ts';
 
 /** Where and how to connect: the subset of iovalkey's options a plain connection needs. */
 export interface RespConnectionOptions {
@@ -77,17 +78,10 @@ export const SETUP_INCOMPLETE = -1;
 /** {@link RespConnection.readSetupReply}: the connection was dropped (refused set-up or not a simple reply). */
 export const SETUP_DROPPED = -2;
 
-/** A reply type byte, quoted, for error messages. */
-export function respTypeName(byte: number): string {
-  return JSON.stringify(String.fromCharCode(byte));
-}
 
 /** Read buffer of a plain connection (Node reads at most this much per chunk into it). */
 export const READ_BUFFER_BYTES = 64 * 1024;
 
-const PLUS = 43; // '+'
-const MINUS = 45; // '-'
-const LF = 10;
 
 /** A request waiting for its replies: failed with the connection. */
 export interface QueuedRequest {

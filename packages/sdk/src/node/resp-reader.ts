@@ -21,7 +21,8 @@ import { StoreError } from '../errors.ts';
 import { decodeFeatureBytes } from '../online-format.ts';
 import type { PrefixedRead } from '../store/store-core.ts';
 import { abortError, withAbort } from '../store/transport.ts';
-import { RespConnection, SETUP_DROPPED, SETUP_INCOMPLETE, respTypeName as typeName, type PendingSetup, type RespConnectionOptions } from './resp-connection.ts';
+import { CORRUPT, CR, DOLLAR, INCOMPLETE, LF, MINUS, STAR, readRespInteger, respInteger, respTypeName as typeName } from './resp-bytes.ts';
+import { RespConnection, SETUP_DROPPED, SETUP_INCOMPLETE, type PendingSetup, type RespConnectionOptions } from './resp-connection.ts';
 import { putCount } from './resp-set-pipeline.ts';
 
 /** One `MGET` waiting for its reply. */
@@ -42,11 +43,6 @@ interface PendingRead {
 
 type Pending = PendingRead | PendingSetup;
 
-const STAR = 42; // '*'
-const DOLLAR = 36; // '$'
-const MINUS = 45; // '-'
-const CR = 13;
-const LF = 10;
 
 /** Bytes of the command besides its keys: `*<n>`, `MGET`, and per key its length line and line end. */
 const COMMAND_OVERHEAD = 32;
@@ -170,19 +166,19 @@ export class RespReader extends RespConnection<Pending> {
           continue;
         }
         if (type !== STAR) return this.protocolError(socket, `an unexpected reply type ${typeName(type)}`);
-        const line = readInteger(buf, p + 1, n);
+        const line = readRespInteger(buf, p + 1, n);
         if (line === INCOMPLETE) break;
-        if (line === CORRUPT || intValue !== head.count) return this.protocolError(socket, `an MGET reply of ${line === CORRUPT ? 'unreadable length' : intValue} values for ${head.count} keys`);
+        if (line === CORRUPT || respInteger !== head.count) return this.protocolError(socket, `an MGET reply of ${line === CORRUPT ? 'unreadable length' : respInteger} values for ${head.count} keys`);
         p = line;
         head.index = 0;
       }
       // The values: `$<len>\r\n<bytes>\r\n` or `$-1\r\n` (missing key).
       while (head.index < head.count && p < n) {
         if (buf[p] !== DOLLAR) return this.protocolError(socket, `an unexpected value type ${typeName(buf[p])}`);
-        const start = readInteger(buf, p + 1, n);
+        const start = readRespInteger(buf, p + 1, n);
         if (start === INCOMPLETE) break;
-        if (start === CORRUPT || intValue < -1) return this.protocolError(socket, 'a corrupt value length');
-        const len = intValue;
+        if (start === CORRUPT || respInteger < -1) return this.protocolError(socket, 'a corrupt value length');
+        const len = respInteger;
         const end = start + len;
         if (len >= 0 && end + 2 > n) break; // the value goes on in the next chunk
         if (head.index === 0) head.first = len < 0 ? null : buf.toString('utf8', start, end);
@@ -239,30 +235,3 @@ function putKeyUtf8(buf: Buffer, off: number, prefix: Buffer, part: string): num
   return off;
 }
 
-/** The integer read by the last {@link readInteger} (a module variable: no object per value). */
-let intValue = 0;
-
-const INCOMPLETE = -1;
-const CORRUPT = -2;
-
-/**
- * Read `[-]digits\r\n` at `buf[p..n)` into {@link intValue}; returns the offset after the line, INCOMPLETE when
- * the line goes on in the next chunk, or CORRUPT when it is not a number line.
- */
-function readInteger(buf: Buffer, p: number, n: number): number {
-  let negative = false;
-  if (p < n && buf[p] === MINUS) {
-    negative = true;
-    p++;
-  }
-  let value = 0;
-  let c = 0;
-  while (p < n && (c = buf[p]) >= 48 && c <= 57) {
-    value = value * 10 + (c - 48);
-    p++;
-  }
-  if (p + 1 >= n) return INCOMPLETE;
-  if (c !== CR || buf[p + 1] !== LF) return CORRUPT;
-  intValue = negative ? -value : value;
-  return p + 2;
-}

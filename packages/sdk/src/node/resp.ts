@@ -12,10 +12,10 @@ export {
   SETUP_INCOMPLETE,
   connectResp,
   encodeRespCommand,
-  respTypeName,
   setupCommands,
   type PendingSetup,
   type QueuedRequest,
   type RespConnectionOptions,
 } from './resp-connection.ts';
 export { putCount } from './resp-set-pipeline.ts';
+export * from './resp-bytes.ts';

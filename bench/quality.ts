@@ -154,7 +154,7 @@ type Selection = { kind: 'dev'; train: BatchSource; dev: BatchSource } | { kind:
 const MAX_EPOCHS = 15;
 
 /** A config's settled epoch count and validation log loss under a selection. */
-async function assess(family: 'lr' | 'fm', config: Config, selection: Selection): Promise<{ loss: number; auc: number; epochs: number }> {
+export async function assess(family: 'lr' | 'fm', config: Config, selection: Selection): Promise<{ loss: number; auc: number; epochs: number }> {
   if (selection.kind === 'dev') {
     // Early stopping on dev log loss.
     const r = await train(selection.train, { family, ...config, epochs: MAX_EPOCHS, validation: selection.dev, earlyStopping: { patience: 2 } });
@@ -191,7 +191,7 @@ async function tuneAndTest(family: 'lr' | 'fm', grid: Config[], data: Loaded, re
   return { ev, scored, params: { ...best!.config, epochs: best!.epochs }, devLoss: best!.loss, seconds: final.seconds };
 }
 
-const LR_GRID: Config[] = [0.01, 0.02, 0.05, 0.1, 0.2].flatMap((alpha) => [0, 1].flatMap((l1) => [0.1, 1].map((l2) => ({ ftrl: { alpha, l1, l2 } }))));
+export const LR_GRID: Config[] = [0.01, 0.02, 0.05, 0.1, 0.2].flatMap((alpha) => [0, 1].flatMap((l1) => [0.1, 1].map((l2) => ({ ftrl: { alpha, l1, l2 } }))));
 function fmGrid(ftrl: Config['ftrl']): Config[] {
   return [2, 4, 8].flatMap((factors) => [0.002, 0.005, 0.01, 0.02, 0.05].flatMap((learningRate) => [1e-4, 1e-3].map((l2) => ({ ftrl, fm: { factors, learningRate, l2 } }))));
 }
@@ -208,6 +208,14 @@ interface Loaded {
   cv?: { folds: number[]; labels: number[] };
 }
 
+/** k-fold cross-validation over `pool`: each fold once the validation part, the rest the training part. */
+export function crossValidation(pool: Rows, seed: number, k = FOLDS): { selection: Selection; folds: Int8Array } {
+  const folds = stratifiedFolds(pool.labels, k, seed);
+  const rowsOf = (keep: (f: number) => boolean) => Int32Array.from(folds.keys()).filter((r) => keep(folds[r]));
+  const parts = Array.from({ length: k }, (_, i) => ({ train: sourceOf(pool, rowsOf((f) => f !== i)), valid: sourceOf(pool, rowsOf((f) => f === i)) }));
+  return { selection: { kind: 'cv', folds: parts }, folds };
+}
+
 async function loadAll(d: Dataset, spec: ModelInputSpec, cv: boolean): Promise<Loaded> {
   const tuneTrain = await loadRows(d.tune.train, spec, d.label);
   const dev = await loadRows(d.tune.dev, spec, d.label);
@@ -215,10 +223,9 @@ async function loadAll(d: Dataset, spec: ModelInputSpec, cv: boolean): Promise<L
   if (cv) {
     // The pool is the train rows then the dev rows, the order the peers read them in (they get the same folds).
     const pool = concatRows(tuneTrain, dev);
-    const folds = stratifiedFolds(pool.labels, FOLDS, FOLD_SEED);
-    const rowsOf = (keep: (f: number) => boolean) => Int32Array.from(folds.keys()).filter((r) => keep(folds[r]));
+    const { selection, folds } = crossValidation(pool, FOLD_SEED);
     return {
-      selection: { kind: 'cv', folds: Array.from({ length: FOLDS }, (_, k) => ({ train: sourceOf(pool, rowsOf((f) => f !== k)), valid: sourceOf(pool, rowsOf((f) => f === k)) })) },
+      selection,
       finalTrain: sourceOf(pool),
       test,
       rows: { pool: pool.labels.length, train: pool.labels.length, test: test.rows },

@@ -7,6 +7,20 @@ export type TimeInput = Date | string | number;
 export function toEpochMs(value: TimeInput, name: string): number {
   const text = typeof value === 'string' && /^\d{4}-\d\d-\d\d[T ][\d:.]+$/.test(value.trim()) ? `${value.trim()}Z` : value;
   const ms = text instanceof Date ? text.getTime() : typeof text === 'number' ? text : Date.parse(text);
-  if (!Number.isFinite(ms)) throw new InputError(`${name} must be a Date, an ISO-8601 time or epoch milliseconds, got ${String(value)}`, name);
+  if (!Number.isFinite(ms) || (typeof text === 'string' && !isCalendarDate(text))) {
+    throw new InputError(`${name} must be a Date, an ISO-8601 time or epoch milliseconds, got ${String(value)}`, name);
+  }
   return Math.trunc(ms);
+}
+
+/**
+ * Whether a string's leading YYYY-MM-DD is a real day. Needed because V8's Date.parse rolls impossible days over
+ * (`2026-02-30` parses as March 2), which would silently move a window.
+ */
+function isCalendarDate(text: string): boolean {
+  const m = /^\s*(\d{4})-(\d\d)-(\d\d)/.exec(text);
+  if (!m) return true;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth;
 }

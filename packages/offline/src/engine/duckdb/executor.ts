@@ -56,6 +56,11 @@ export class DuckDBExecutor {
       await connection.run('SET enable_progress_bar = true; SET enable_progress_bar_print = false');
       return new DuckDBExecutor(instance, connection);
     } catch (err) {
+      // DuckDB only says "Failed to set config" for a bad setting: name the one a user types.
+      const memoryLimit = options.memoryLimit ?? '2.5GB';
+      if (!MEMORY_LIMIT.test(memoryLimit.trim())) {
+        throw new InputError(`invalid memory limit "${memoryLimit}": a number and a unit, e.g. "2.5GB", "512MB", "4GiB"`, 'memoryLimit', { cause: err });
+      }
       throw new EngineError(`could not open DuckDB: ${messageOf(err)}`, { cause: err });
     }
   }
@@ -143,6 +148,9 @@ export class DuckDBExecutor {
     }
   }
 }
+
+/** The sizes DuckDB's memory_limit accepts (a number, optional space, a byte unit); only used to explain a failure. */
+const MEMORY_LIMIT = /^\d+(\.\d+)?(e\d+)?\s*(b|bytes?|kb|mb|gb|tb|kib|mib|gib|tib)$/i;
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -90,7 +90,19 @@ describe.skipIf(!haveRedis)('lockstep materialize', () => {
     await run(process.execPath, [BIN, 'train', '--repo', REPO, '--data', data(), '--work', work(), '--model', 'ads-ctr',
       '--train-start', '2026-01-02', '--train-end', '2026-01-03', '--eval-start', '2026-01-03', '--eval-end', '2026-01-04', '--out', bundle]);
     const refused = await cli('--bundle', bundle, '--target', servers().gateway.url).catch((e: { code: number; stderr: string }) => e);
-    expect((refused as { stderr: string }).stderr).toMatch(/is as of 2026-01-03T12:00:00.000Z, newer than 2026-01-03T00:00:00.000Z/);
+    expect((refused as { stderr: string }).stderr).toMatch(/is as of 2026-01-03T12:00:00.000Z, newer than 2026-01-03T00:00:00.000Z: .*--force/);
+
+    // Bad options fail at once with exit code 1 (an unknown view used to leave the store's connection open: the
+    // process printed the error and never exited).
+    for (const [args, message] of [
+      [['--views', 'nosuch'], /INVALID_INPUT: unknown view\(s\) nosuch \(known: user_stats/],
+      [['--batch-rows', '0'], /--batch-rows must be a positive integer/],
+    ] as const) {
+      const bad = await run(process.execPath, [BIN, 'materialize', '--no-progress', '--bundle', bundle, '--target', servers().redis.url, ...args], { timeout: 20_000 })
+        .catch((e: { code: number | null; killed: boolean; stderr: string }) => e);
+      expect(bad).toMatchObject({ code: 1, killed: false });
+      expect((bad as { stderr: string }).stderr).toMatch(message);
+    }
 
     const { result } = await cli('--bundle', bundle, '--target', servers().gateway.url, '--force');
     expect(result).toMatchObject({ project: 'sponsored_ads', mode: 'full', asOfMs: Date.parse('2026-01-03T00:00:00Z') });

@@ -81,12 +81,21 @@ describe('materialize', () => {
     const source = memorySource({ user_stats: userRows(10, T0, () => 1) });
     await expect(materialize({ store, project: 'ads', views: [users], source, incremental: true })).rejects.toThrow(/run a full materialization first/);
     await materialize({ store, project: 'ads', views: [users], source, asOfMs: T0 + HOUR, keyExpiry: false });
-    await expect(materialize({ store, project: 'ads', views: [users], source, asOfMs: T0, keyExpiry: false })).rejects.toThrow(/newer/);
+    await expect(materialize({ store, project: 'ads', views: [users], source, asOfMs: T0, keyExpiry: false })).rejects.toThrow(/newer .*--force/);
     await materialize({ store, project: 'ads', views: [users], source, asOfMs: T0, keyExpiry: false, force: true });
 
     expect(await store.tryLock('ads', 'someone-else', 10_000)).toBe(true);
     await expect(materialize({ store, project: 'ads', views: [users], source, asOfMs: T0 + 2 * HOUR })).rejects.toThrow(/lock held by someone-else/);
     await store.releaseLock('ads', 'someone-else');
+  });
+
+  it('refuses a batch size that is not a positive integer before taking the lock', async () => {
+    const store = new MemoryStore();
+    const source = memorySource({ user_stats: userRows(10, T0, () => 1) });
+    for (const batchRows of [0, -1, 1.5]) {
+      await expect(materialize({ store, project: 'ads', views: [users], source, asOfMs: T0, batchRows })).rejects.toThrow(/batchRows must be a positive integer/);
+    }
+    expect(await store.lockHolder('ads')).toBeUndefined();
   });
 
   it('skips rows already expired at the as-of time and expires the others with their TTL', async () => {

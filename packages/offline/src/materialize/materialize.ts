@@ -133,6 +133,8 @@ export async function materialize(options: MaterializeOptions): Promise<Material
   if (!Number.isFinite(asOfMs)) throw new InputError(`as-of must be a time, got ${asOfMs}`, 'asOf');
   const mode = options.incremental ? 'incremental' : 'full';
   const batchRows = options.batchRows ?? 2000;
+  // 0 (or a fraction) would never fill a batch: the whole view in one write, which a REST target refuses (413).
+  if (!Number.isInteger(batchRows) || batchRows < 1) throw new InputError(`batchRows must be a positive integer, got ${batchRows}`, 'batchRows');
   const concurrency = Math.max(1, options.concurrency ?? 4);
   const lockTtlMs = options.lockTtlMs ?? 30_000;
   const started = performance.now();
@@ -172,7 +174,7 @@ export async function materialize(options: MaterializeOptions): Promise<Material
       if (mark && mark.asOfMs > asOfMs && !options.force) {
         throw new StoreError(
           `the published snapshot of ${view.name} in project ${project} is as of ${new Date(mark.asOfMs).toISOString()}, newer than ` +
-            `${new Date(asOfMs).toISOString()}: materialize with a later as-of time, or force the roll-back`,
+            `${new Date(asOfMs).toISOString()}: materialize with a later as-of time, or force the roll-back (--force, force: true)`,
           { details: { view: view.name, publishedAsOfMs: mark.asOfMs, asOfMs } },
         );
       }

@@ -41,10 +41,11 @@ interface MaterializeCliOptions {
   json?: boolean;
 }
 
-function positive(name: string) {
+/** An integer option of at least `min` (a batch of 0 rows or 0 writes in flight would mean nothing). */
+function integer(name: string, min: 0 | 1) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be ${min === 0 ? 'a non-negative' : 'a positive'} integer`);
     return n;
   };
 }
@@ -98,21 +99,28 @@ export function register(program: Command): void {
     .option('--views <names>', 'only these views (comma-separated)', list)
     .option('--incremental', 'write only entities changed since the last run, into the published snapshot')
     .option('--force', 'publish even if the published snapshot is newer (a deliberate roll-back)')
-    .option('--batch-rows <n>', 'rows per pipelined write', positive('--batch-rows'), 2000)
-    .option('--concurrency <n>', 'writes in flight', positive('--concurrency'), 4)
+    .option('--batch-rows <n>', 'rows per pipelined write', integer('--batch-rows', 1), 2000)
+    .option('--concurrency <n>', 'writes in flight', integer('--concurrency', 1), 4)
     .option('--no-key-expiry', 'keys never expire (readers still apply each view\'s TTL)')
-    .option('--wait-lock <ms>', 'wait this long for another run of the same project to finish', positive('--wait-lock'), 0)
+    .option('--wait-lock <ms>', 'wait this long for another run of the same project to finish', integer('--wait-lock', 0), 0)
     .option('--no-progress', 'no progress bar on stderr')
     .option('--json', 'print the result as JSON on stdout')
     .action(async (opts: MaterializeCliOptions) => {
       if (!opts.target) throw new InputError('give --target <redis://… | http(s)://…> or set LOCKSTEP_STORE_URL', 'target');
       const { project, views: allViews, source, asOfMs: sourceAsOf, close } = await openSource(opts);
-      const store = openTarget({ url: opts.target, token: opts.token });
+      // Checked before the target is opened: an open connection would keep the process alive after the error.
       let views = allViews;
-      if (opts.views?.length) {
-        const unknown = opts.views.filter((name) => !allViews.some((v) => v.name === name));
-        if (unknown.length) throw new InputError(`unknown view(s) ${unknown.join(', ')} (known: ${allViews.map((v) => v.name).join(', ')})`, 'views');
-        views = allViews.filter((v) => opts.views!.includes(v.name));
+      let store: ReturnType<typeof openTarget>;
+      try {
+        if (opts.views?.length) {
+          const unknown = opts.views.filter((name) => !allViews.some((v) => v.name === name));
+          if (unknown.length) throw new InputError(`unknown view(s) ${unknown.join(', ')} (known: ${allViews.map((v) => v.name).join(', ')})`, 'views');
+          views = allViews.filter((v) => opts.views!.includes(v.name));
+        }
+        store = openTarget({ url: opts.target, token: opts.token });
+      } catch (err) {
+        close();
+        throw err;
       }
       const bar = opts.progress && process.stderr.isTTY
         ? new SingleBar({ format: 'materialize {bar} {percentage}% | {value}/{total} rows | {phase} {view}', stream: process.stderr, hideCursor: true })

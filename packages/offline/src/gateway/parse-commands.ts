@@ -38,7 +38,7 @@ function toCommand(value: unknown, where: string, policy: CommandPolicy): RedisC
       value[i] = String(arg);
       continue;
     }
-    throw new GatewayRequestError(400, `ERR ${where}: argument ${i} must be a string or a number, got ${describe(arg)}`);
+    throw new GatewayRequestError(400, `ERR ${where}: argument ${i} must be a string, a number or a boolean, got ${describe(arg)}`);
   }
   return value as RedisCommand;
 }

@@ -1,6 +1,8 @@
 /**
  * `lockstep sync`: copy local runs and registered models to an MLflow server, so a team can start locally and move.
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '@lockstep/sdk';
 import { MlflowClient, openTracker, parseTrackingUri, syncToMlflow } from '../../tracking/index.ts';
@@ -36,7 +38,12 @@ export function register(program: Command): void {
       if (!to || parseTrackingUri(to).kind !== 'mlflow') {
         throw new InputError('sync needs an MLflow server: --to http(s)://host:port (or LOCKSTEP_TRACKING_URI set to one)', 'to');
       }
-      const source = await openTracker(`local:${opts.from ?? '.lockstep/tracking'}`);
+      const from = parseTrackingUri(`local:${opts.from ?? '.lockstep/tracking'}`);
+      // Opening a folder creates a store there: a mistyped --from would make an empty one and "copy 0 runs".
+      if (from.kind !== 'local' || !existsSync(path.join(from.root, 'store.json'))) {
+        throw new InputError(`no local tracking store at ${opts.from ?? '.lockstep/tracking'} (no store.json): give the folder runs were logged to with --from`, 'from');
+      }
+      const source = await openTracker(`local:${from.root}`);
       const report = await syncToMlflow(source.backend, new MlflowClient(to), {
         ...(opts.experiment ? { experiments: opts.experiment } : {}),
         models: opts.models === false ? false : (opts.model ?? undefined),

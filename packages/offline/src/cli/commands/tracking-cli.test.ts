@@ -94,6 +94,10 @@ describe('lockstep runs / models / sync / ui', () => {
     const remote = JSON.parse(await cli('runs', 'list', '--tracking-uri', fake.url, '--json')) as unknown[];
     expect(remote).toHaveLength(4);
     await expect(cli('sync', '--from', store, '--to', 'local:x')).rejects.toThrow('sync needs an MLflow server');
+    // A mistyped source is refused, and no empty store is left behind there.
+    const typo = path.join(dir, 'no-such-store');
+    await expect(cli('sync', '--to', fake.url, '--from', typo)).rejects.toThrow(/no local tracking store at .*no-such-store/);
+    expect(existsSync(typo)).toBe(false);
   });
 
   it('serves the UI on the chosen port', async () => {

@@ -75,7 +75,11 @@ export async function duckdbSource(options: DuckdbSourceOptions): Promise<Duckdb
   }
   const connection = conn;
 
-  const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${options.relation}`);
+  const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${options.relation}`).catch((err: unknown) => {
+    // A missing or unreadable file (a wrong --oracle path, say) is bad input, not a crash with DuckDB's stack.
+    instance?.closeSync();
+    throw new InputError(`cannot read ${options.relation}: ${err instanceof Error ? err.message : String(err)}`, undefined, { cause: err });
+  });
   const types = new Map<string, string>();
   for (const row of described.getRowObjectsJS()) types.set(String(row.column_name), String(row.column_type));
 

@@ -5,7 +5,7 @@
  * version with aliases. `lockstep train` and the demo both go through here.
  */
 import type { ModelVersion, Run, Tracker } from '../tracking/index.ts';
-import { trainBundle, type TrainingRun, type TrainingRunOptions } from './training-run.ts';
+import { checkTrainingRun, trainBundle, type TrainingRun, type TrainingRunOptions } from './training-run.ts';
 
 export interface TrackedTrainingOptions extends TrainingRunOptions {
   /** Where to record the run (`openTracker()`). */
@@ -30,6 +30,7 @@ export interface TrackedTraining extends TrainingRun {
 export async function trainTracked(options: TrackedTrainingOptions): Promise<TrackedTraining> {
   const { tracker, experiment, runName, tags, register, ...run } = options;
   const family = run.training.family;
+  await checkTrainingRun(run);
   return tracker.withRun(
     { experiment: experiment ?? run.model, name: runName ?? `${run.model}-${family}`, tags: { 'lockstep.model': run.model, 'lockstep.family': family, ...tags } },
     async (tracked: Run) => {
@@ -46,6 +47,7 @@ export async function trainTracked(options: TrackedTrainingOptions): Promise<Tra
       // the hook, so a slow tracking server slows training rather than piling up unbounded writes.
       const result = await trainBundle({
         ...run,
+        runId: tracked.id,
         training: {
           ...run.training,
           onMetrics: async (metrics, step) => {

@@ -19,6 +19,7 @@ import { duckdbSource, quoteString } from './duckdb-source.ts';
 import { predictProbabilities } from './model-params.ts';
 import { trainBundle, type TrainingRun } from './training-run.ts';
 import { openTracker } from '../tracking/index.ts';
+import { trainTracked } from './tracked-training.ts';
 
 ort.env.wasm.numThreads = 1;
 const run = promisify(execFile);
@@ -69,6 +70,7 @@ describe('lockstep train (CLI)', () => {
     expect(manifest.training).toMatchObject({ start: '2026-01-01T00:00:00.000Z', end: '2026-01-08T00:00:00.000Z', cutoff: '2026-01-08T00:00:00.000Z' });
     expect(manifest.lineage.trainingSetDigest).toMatch(/^[0-9a-f]{64}$/);
     expect(manifest.lineage.codeVersion).toMatch(/^\d+\.\d+\.\d+/);
+    expect(manifest.lineage.runId).toBe(recorded.info.runId);
     // A learned model, but not better than the limit.
     expect(manifest.metrics.auc).toBeGreaterThan(0.65);
     expect(manifest.metrics.auc).toBeLessThan(manifest.metrics.bayes_auc);
@@ -95,6 +97,34 @@ describe('lockstep train (CLI)', () => {
     const err = await run(process.execPath, [bin, ...args]).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 1 });
     expect((err as { stderr: string }).stderr).toContain('unknown model "nope"');
+
+    const alias = await run(process.execPath, [bin, ...args.map((a) => (a === 'nope' ? 'ads-ctr' : a)), '--alias', 'champion']).catch((e: unknown) => e);
+    expect(alias).toMatchObject({ code: 1 });
+    expect((alias as { stderr: string }).stderr).toMatch(/^lockstep: INVALID_INPUT: --alias needs --register/);
+  });
+
+  it('refuses bad windows, an existing bundle and a missing oracle before any work, leaving no tracked run', async () => {
+    const base = { repo, dataDir: join(root, 'gen/data'), workDir: join(root, 'work-refused'), model: 'ads-ctr', ...windows, out: join(root, 'refused'), training: { family: 'lr' as const } };
+    const refusals: Array<[Partial<typeof base> & { oracle?: { path: string }; overwrite?: boolean }, RegExp]> = [
+      [{ trainStart: '2026-01-08', trainEnd: '2026-01-01' }, /training window must end after it starts/],
+      [{ evalEnd: '2026-01-08' }, /evaluation window must end after it starts/],
+      [{ evalStart: '2026-01-07' }, /evaluation window must start at or after the training window's end/],
+      [{ trainStart: '2026-02-30' }, /trainStart must be a Date, an ISO-8601 time/],
+      [{ out: root }, /bundle folder .* already exists \(overwrite, --overwrite on the CLI, replaces it\)/],
+      [{ oracle: { path: join(root, 'nope.parquet') } }, /oracle file not found: .*nope\.parquet/],
+    ];
+    const tracker = await openTracker(join(root, 'tracking-refused'));
+    for (const [change, message] of refusals) {
+      const err = await trainTracked({ ...base, ...change, tracker }).catch((e: unknown) => e);
+      expect(err, message.source).toMatchObject({ code: 'INVALID_INPUT', message: expect.stringMatching(message) });
+    }
+    // A file that is there but is no Parquet file: a typed error naming it, not DuckDB's stack.
+    await writeFile(join(root, 'not-parquet.parquet'), 'nope');
+    const unreadable = await duckdbSource({ relation: `read_parquet(${quoteString(join(root, 'not-parquet.parquet'))})`, spec: { hashSeed: 0, hashBits: 8, fields: [{ name: 'x', inputs: ['x'], encoding: { type: 'categorical' } }] } }).catch((e: unknown) => e);
+    expect(unreadable).toMatchObject({ code: 'INVALID_INPUT', message: expect.stringMatching(/^cannot read read_parquet\('.*not-parquet\.parquet'\): /) });
+    // Nothing was built and no run was opened: the checks come first.
+    expect(existsSync(join(root, 'work-refused'))).toBe(false);
+    expect(await tracker.searchRuns({})).toEqual([]);
   });
 });
 

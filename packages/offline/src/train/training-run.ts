@@ -3,10 +3,11 @@
  * evaluation sets for two time windows, train, evaluate on the later window (beside the Bayes limit when an oracle
  * is given), write the report, snapshot the latest features as of the training cut-off, and write the bundle.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InputError, type BundleManifest, type FeatureViewSpec } from '@lockstep/sdk';
 import { FeatureStore, type ProgressListener, type TrainingSetResult } from '../engine/index.ts';
+import { toEpochMs } from '../engine/time.ts';
 import type { RepoDefinition, ResolvedRepo } from '../repo/index.ts';
 import { evaluate, type Evaluation } from '../evaluate/evaluate.ts';
 import { writeBundle } from '../export/bundle-writer.ts';
@@ -50,6 +51,8 @@ export interface TrainingRunOptions {
   onStage?: (message: string) => void;
   /** Engine progress (view builds, joins). */
   onEngineProgress?: ProgressListener;
+  /** The tracked run this training is recorded in, kept in the manifest's `lineage.runId`. */
+  runId?: string;
 }
 
 export interface TrainingRun {
@@ -63,7 +66,29 @@ export interface TrainingRun {
 
 const REFERENCE = '__lockstep_reference';
 
+/**
+ * Refuses, before any work, what would otherwise fail (or mislead) only after the views, the sets and the training:
+ * windows out of order, an evaluation window overlapping the training one, an existing bundle folder, a missing
+ * oracle file. {@link trainBundle} calls it; a tracked run calls it before the run is opened, so bad arguments
+ * leave no FAILED run behind.
+ */
+export async function checkTrainingRun(options: TrainingRunOptions): Promise<void> {
+  const [trainStart, trainEnd, evalStart, evalEnd] = (['trainStart', 'trainEnd', 'evalStart', 'evalEnd'] as const).map((k) => toEpochMs(options[k], k));
+  if (trainEnd <= trainStart) throw new InputError(`the training window must end after it starts (got ${options.trainStart} → ${options.trainEnd})`, 'trainEnd');
+  if (evalEnd <= evalStart) throw new InputError(`the evaluation window must end after it starts (got ${options.evalStart} → ${options.evalEnd})`, 'evalEnd');
+  if (evalStart < trainEnd) {
+    // Evaluating on rows the model trained on inflates every metric; the evaluation is meant to be a later window.
+    throw new InputError(`the evaluation window must start at or after the training window's end (evaluation starts ${options.evalStart}, training ends ${options.trainEnd})`, 'evalStart');
+  }
+  const exists = (path: string) => stat(path).then(() => true, () => false);
+  if (!options.overwrite && (await exists(resolve(options.out)))) {
+    throw new InputError(`bundle folder ${resolve(options.out)} already exists (overwrite, --overwrite on the CLI, replaces it)`, 'out');
+  }
+  if (options.oracle && !(await exists(resolve(options.oracle.path)))) throw new InputError(`oracle file not found: ${resolve(options.oracle.path)}`, 'oracle');
+}
+
 export async function trainBundle(options: TrainingRunOptions): Promise<TrainingRun> {
+  await checkTrainingRun(options);
   const say = options.onStage ?? (() => {});
   const fs = await FeatureStore.open(options.repo, { dataDir: options.dataDir, workDir: options.workDir });
   try {
@@ -157,6 +182,7 @@ export async function trainBundle(options: TrainingRunOptions): Promise<Training
           evaluation: { start: evalSet.start, end: evalSet.end },
           codeVersion: version,
           trainer: result.options,
+          ...(options.runId ? { runId: options.runId } : {}),
         },
         ...(snapshots.length ? { snapshot: { asOf: cutoff.toISOString(), views: Object.fromEntries(snapshots.map((s) => [s.view, { file: s.file, rows: s.rows }])) } } : {}),
       },

@@ -9,7 +9,7 @@ import { loadRepo } from '../../repo/index.ts';
 import { trainBundle, type TrainingRun, type TrainingRunOptions } from '../../train/training-run.ts';
 import { trainTracked, type TrackedTraining } from '../../train/tracked-training.ts';
 import { openTracker } from '../../tracking/index.ts';
-import type { ModelFamily } from '@lockstep/sdk';
+import { InputError, type ModelFamily } from '@lockstep/sdk';
 
 function number(name: string, min: number, max: number, integer = false) {
   return (value: string): number => {
@@ -92,6 +92,9 @@ export function register(program: Command): void {
     .option('--register <name>', 'register the bundle as a new version of this registered model')
     .option('--alias <alias...>', 'with --register: point these aliases (e.g. champion) at the new version')
     .action(async (opts: TrainCliOptions) => {
+      // Typed errors (printed without a stack by main.ts), before any work.
+      if (opts.alias && !opts.register) throw new InputError('--alias needs --register <name> (the registered model the aliases belong to)', 'alias');
+      if (!opts.track && opts.register) throw new InputError('--register needs tracking (drop --no-track)', 'register');
       const repo = await loadRepo(opts.repo);
       const bar = new cliProgress.SingleBar(
         { stream: process.stderr, format: 'train epoch {epoch} [{bar}] {percentage}% | {value}/{total} rows', hideCursor: true, clearOnComplete: true },
@@ -102,7 +105,6 @@ export function register(program: Command): void {
       const fm = Object.fromEntries(Object.entries({ factors: opts.factors, learningRate: opts.fmLearningRate, l2: opts.fmL2 }).filter(([, v]) => v !== undefined));
       // Every run is recorded unless --no-track: params, curves, evaluation, lineage, the bundle as an artifact.
       const tracker = opts.track ? await openTracker(opts.trackingUri) : undefined;
-      if (!tracker && opts.register) throw new InvalidArgumentError('--register needs tracking (drop --no-track)');
       const trainer = (options: TrainingRunOptions): Promise<TrainingRun & Partial<TrackedTraining>> =>
         tracker
           ? trainTracked({

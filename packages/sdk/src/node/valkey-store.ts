@@ -79,6 +79,12 @@ function isReplyError(err: unknown): err is Error {
   return err instanceof Error && err.name === 'ReplyError';
 }
 
+/** Where an owned client connects, and the last connection error it reported (cleared once it is ready). */
+interface ConnectionState {
+  where: string;
+  lastError?: Error;
+}
+
 /** The options of a plain connection to where `redis` connects, or undefined when it connects another way. */
 function plainConnection(redis: Redis): RespConnectionOptions | undefined {
   const o = redis.options;
@@ -104,10 +110,12 @@ class ValkeyTransport implements StoreTransport {
   readonly setMany: ((batch: SetBatch, signal?: AbortSignal) => Promise<number>) | undefined;
   /** The store core reads through this when present (store-core.ts, `PrefixedReads`), else through `mgetRows`. */
   readonly mgetPrefixed: ((first: string, reads: readonly PrefixedRead[], signal?: AbortSignal) => Promise<string | null>) | undefined;
+  readonly #state: ConnectionState | undefined;
 
-  constructor(redis: Redis, owned: boolean, directWrites: boolean, fastReads: boolean) {
+  constructor(redis: Redis, owned: boolean, directWrites: boolean, fastReads: boolean, state?: ConnectionState) {
     this.#redis = redis;
     this.#owned = owned;
+    this.#state = state;
     const connection = directWrites || fastReads ? plainConnection(redis) : undefined;
     const bulk = directWrites && connection ? new RespBulkWriter(connection) : undefined;
     this.#bulk = bulk;
@@ -115,6 +123,16 @@ class ValkeyTransport implements StoreTransport {
     const reader = fastReads && connection ? new RespReader(connection) : undefined;
     this.#reader = reader;
     this.mgetPrefixed = reader && ((first, reads, signal) => reader.mget(first, reads, signal));
+  }
+
+  /**
+   * iovalkey fails a command sent while it cannot connect with "Reached the max retries per request limit",
+   * which names neither the server nor the reason: name both when the client reported a connection error.
+   */
+  #explain(err: unknown): unknown {
+    const state = this.#state;
+    if (state?.lastError === undefined || this.#redis.status === 'ready' || isReplyError(err)) return err;
+    return new Error(`not connected to ${state.where} (${state.lastError.message})`, { cause: err });
   }
 
   send(commands: readonly RedisCommand[], signal?: AbortSignal): Promise<RedisReply[]> {
@@ -130,7 +148,7 @@ class ValkeyTransport implements StoreTransport {
           else failure ??= err;
         } else replies[i] = value as RedisReply;
         if (--pending === 0) {
-          if (failure) reject(transportError('RESP', failure));
+          if (failure) reject(transportError('RESP', this.#explain(failure)));
           else resolve(replies);
         }
       };
@@ -154,7 +172,7 @@ class ValkeyTransport implements StoreTransport {
     const read = new Promise<MgetRowsReply>((resolve, reject) => {
       this.#redis.sendCommand(
         new Command('MGET', keys as string[], { replyEncoding: null }, (err, reply) => {
-          if (err) return reject(transportError('RESP', isReplyError(err) ? new Error(`MGET refused by the server: ${err.message}`, { cause: err }) : err));
+          if (err) return reject(transportError('RESP', isReplyError(err) ? new Error(`MGET refused by the server: ${err.message}`, { cause: err }) : this.#explain(err)));
           const values = reply as Array<Buffer | null>;
           const rows = new Array<FeatureRow | undefined>(values.length);
           for (let i = 1; i < values.length; i++) {
@@ -180,6 +198,7 @@ export class ValkeyStore extends OnlineStoreCore {
   constructor(options: ValkeyStoreOptions) {
     let redis: Redis;
     let where: string;
+    let state: ConnectionState | undefined;
     if ('redis' in options) {
       redis = options.redis;
       where = 'configured client';
@@ -191,10 +210,16 @@ export class ValkeyStore extends OnlineStoreCore {
         connectionName: 'lockstep-store',
         ...options.redisOptions,
       });
-      const onError = options.onError ?? (() => {});
-      redis.on('error', onError);
       where = options.url.replace(/\/\/[^@/]*@/, '//***@');
+      const connection: ConnectionState = { where };
+      state = connection;
+      const onError = options.onError;
+      redis.on('error', (err: Error) => {
+        connection.lastError = err;
+        onError?.(err);
+      });
+      redis.on('ready', () => (connection.lastError = undefined));
     }
-    super(new ValkeyTransport(redis, !('redis' in options), options.directWrites ?? true, options.fastReads ?? true), `ValkeyStore(${where})`);
+    super(new ValkeyTransport(redis, !('redis' in options), options.directWrites ?? true, options.fastReads ?? true, state), `ValkeyStore(${where})`);
   }
 }

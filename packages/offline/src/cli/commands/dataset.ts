@@ -40,6 +40,8 @@ export function register(program: Command): void {
         onProgress: progress.listener,
       });
       progress.stop();
+      // An empty set is valid, but it is nearly always a window outside the data (a wrong year, say): say so.
+      if (result.rows === 0) console.error(`lockstep dataset build: warning: no impressions in [${result.start}, ${result.end}); ${result.path} has no rows`);
       console.log(JSON.stringify(result));
     } finally {
       progress.stop();

@@ -69,6 +69,15 @@ describe('lockstep features / dataset', () => {
     expect(result.features).toEqual(['u__ctr_3h', 'u__seen_3h', 'a__n_2h', 'uc__ctr_1d']);
     expect(result.end).toBe('2026-01-01T20:00:00.000Z'); // no zone → UTC
     expect(existsSync(out)).toBe(true);
+
+    // A window outside the log: an empty file, exit 0, and a warning saying why it is empty.
+    const empty = await lockstep([
+      'dataset', 'build', '--repo', repoFile, '--data', join(dir, 'data'), '--work', work,
+      '--model', 'm', '--start', '2027-01-01', '--end', '2027-01-02', '--out', join(dir, 'empty.parquet'),
+    ]);
+    expect(empty.code, empty.stderr).toBe(0);
+    expect((JSON.parse(empty.stdout) as { rows: number }).rows).toBe(0);
+    expect(empty.stderr).toContain('lockstep dataset build: warning: no impressions in [2027-01-01T00:00:00.000Z, 2027-01-02T00:00:00.000Z)');
   });
 
   it('reports a bad repo and bad input as errors with a non-zero exit', async () => {

@@ -30,6 +30,23 @@ describe.skipIf(!requireBinary('redis-server'))('lockstep gateway (CLI)', () => 
   });
   afterAll(() => server?.stop());
 
+  it('lets a script go on after `await gateway.close()` when nothing else keeps it alive', async () => {
+    // The idle Redis connection is unref'd; close() used to wait for its 'close' event without holding the event
+    // loop, so Node exited first (code 13, "unsettled top-level await") and nothing after the await ran.
+    const script = [
+      "import { startGateway } from '@lockstep/offline';",
+      `const gateway = await startGateway({ port: 0, redisUrl: ${JSON.stringify(server.url)}, token: 't' });`,
+      "const answer = await fetch(gateway.url, { method: 'POST', headers: { authorization: 'Bearer t' }, body: '[\"ping\"]' });",
+      'await answer.text();',
+      'await gateway.close();',
+      "console.log('after close');",
+    ].join('\n');
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const run = collect(child);
+    expect(await run.exit).toBe(0);
+    expect(run.out()).toBe('after close\n');
+  });
+
   it('refuses to start without a token', async () => {
     const run = collect(lockstep(['gateway', '--port', '0', '--redis-url', server.url]));
     expect(await run.exit).toBe(1);

@@ -114,6 +114,9 @@ export abstract class RespConnection<P extends QueuedRequest> {
     this.fail(new Error('connection closed by the client'));
     await new Promise<void>((resolve) => {
       socket.once('close', () => resolve());
+      // An idle connection is unref'd (see enqueue): without this, a process with nothing else to do exits before
+      // 'close' arrives and `await close()` never returns (a script's top-level await ends with exit code 13).
+      socket.ref();
       socket.end();
       setTimeout(() => socket.destroy(), 1000).unref();
     });

@@ -34,7 +34,7 @@ export async function trainTracked(options: TrackedTrainingOptions): Promise<Tra
   return tracker.withRun(
     { experiment: experiment ?? run.model, name: runName ?? `${run.model}-${family}`, tags: { 'lockstep.model': run.model, 'lockstep.family': family, ...tags } },
     async (tracked: Run) => {
-      await tracked.logParams({
+      const requested = {
         model: run.model,
         family,
         train_start: run.trainStart,
@@ -42,7 +42,8 @@ export async function trainTracked(options: TrackedTrainingOptions): Promise<Tra
         eval_start: run.evalStart,
         eval_end: run.evalEnd,
         ...flatten('train', { ...run.training, onEpoch: undefined, onMetrics: undefined, onProgress: undefined, validation: undefined }),
-      });
+      };
+      await tracked.logParams(requested);
       // The trainer reports the learning curve and each epoch's figures through onMetrics. Logging is awaited by
       // the hook, so a slow tracking server slows training rather than piling up unbounded writes.
       const result = await trainBundle({
@@ -56,6 +57,10 @@ export async function trainTracked(options: TrackedTrainingOptions): Promise<Tra
           },
         },
       });
+      // The defaults the trainer filled in (FTRL α, β, λ1, λ2, FM factors, …) as params too, so runs trained with
+      // and without an explicit setting compare side by side. Params cannot change once logged: only new keys.
+      const defaults = Object.entries(flatten('train', result.result.options)).filter(([k]) => !(k in requested));
+      if (defaults.length) await tracked.logParams(Object.fromEntries(defaults));
       await tracked.logMetrics(finite(result.manifest.metrics));
       await tracked.logInput({ name: `${run.model}-train`, digest: result.trainSet.digest, source: result.trainSet.path, context: 'training' });
       await tracked.logInput({ name: `${run.model}-eval`, digest: result.evalSet.digest, source: result.evalSet.path, context: 'evaluation' });

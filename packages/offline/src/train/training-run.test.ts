@@ -52,6 +52,8 @@ describe('lockstep train (CLI)', () => {
     const tracker = await openTracker(join(root, 'tracking'));
     const [recorded] = await tracker.searchRuns({ experiments: ['ads-ctr'] });
     expect(recorded.data.params).toMatchObject({ family: 'lr', model: 'ads-ctr', train_start: windows.trainStart });
+    // Defaults resolved by the trainer are params too (no --alpha was given).
+    expect(recorded.data.params).toMatchObject({ 'train.ftrl.alpha': '0.1', 'train.ftrl.l1': '0.5', 'train.epochs': '1' });
     expect(recorded.data.metrics.auc.value).toBeGreaterThan(0.65);
     expect(recorded.inputs.map((i) => i.digest)).toContain(recorded.data.tags['lockstep.training_set_digest']);
     expect(recorded.data.tags['lockstep.training_set_digest']).toMatch(/^[0-9a-f]{64}$/);

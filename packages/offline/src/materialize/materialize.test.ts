@@ -85,7 +85,7 @@ describe('materialize', () => {
     await materialize({ store, project: 'ads', views: [users], source, asOfMs: T0, keyExpiry: false, force: true });
 
     expect(await store.tryLock('ads', 'someone-else', 10_000)).toBe(true);
-    await expect(materialize({ store, project: 'ads', views: [users], source, asOfMs: T0 + 2 * HOUR })).rejects.toThrow(/lock held by someone-else/);
+    await expect(materialize({ store, project: 'ads', views: [users], source, asOfMs: T0 + 2 * HOUR })).rejects.toThrow(/lock held by someone-else\); wait for it \(--wait-lock <ms>, lockWaitMs\)/);
     await store.releaseLock('ads', 'someone-else');
   });
 

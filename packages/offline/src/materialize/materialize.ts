@@ -321,7 +321,7 @@ async function acquireLock(store: OnlineStoreCore, project: string, owner: strin
       const holder = await store.lockHolder(project, signal);
       throw new StoreError(
         `another materialization of project ${project} is running (lock held by ${holder ?? 'someone'}); ` +
-          `wait for it, or for its lock to expire (at most ${Math.round(ttlMs / 1000)} s after it died)`,
+          `wait for it (--wait-lock <ms>, lockWaitMs), or for its lock to expire (at most ${Math.round(ttlMs / 1000)} s after it died)`,
         { details: { holder } },
       );
     }

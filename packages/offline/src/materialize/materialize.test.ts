@@ -153,7 +153,7 @@ describe('view table source (DuckDB over the offline Parquet tables)', () => {
       expect(inc.views[0]).toMatchObject({ rows: 1, written: 1 });
       expect(await readValues(store, pairs, [[1, 'shoes'], [1, 'bags'], [2, 'a|b']])).toEqual([0.9, null, 0.5]);
 
-      await expect(source.count!(makeView('absent', ['user_id'], ['x']), { asOfMs: T0 })).rejects.toThrow(/no offline table for view absent/);
+      await expect(source.count!(makeView('absent', ['user_id'], ['x']), { asOfMs: T0 })).rejects.toThrow(/no offline table for view absent at .*: build the view tables first \(`lockstep materialize --data <sources dir>`/);
     } finally {
       await source.close?.();
     }

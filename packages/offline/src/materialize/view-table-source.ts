@@ -46,7 +46,7 @@ export async function viewTableSource(workDir: string, options: ViewTableSourceO
       ready = (async () => {
         const path = viewTablePath(workDir, view.name);
         if (!existsSync(path)) {
-          throw new InputError(`no offline table for view ${view.name} at ${path}: build the view tables first (FeatureStore.buildFeatures)`, 'view');
+          throw new InputError(`no offline table for view ${view.name} at ${path}: build the view tables first (\`lockstep materialize --data <sources dir>\` or \`lockstep features build\` does; FeatureStore.buildFeatures from code)`, 'view');
         }
         const table = `latest_${++tables}`;
         const keys = view.joinKeys.map(ident).join(', ');

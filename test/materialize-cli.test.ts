@@ -104,6 +104,11 @@ describe.skipIf(!haveRedis)('lockstep materialize', () => {
       expect((bad as { stderr: string }).stderr).toMatch(message);
     }
 
+    // As of much later, every row is past its TTL: an empty snapshot is published, with a warning.
+    const late = await cli('--bundle', bundle, '--target', servers().redis.url, '--as-of', '2027-01-01T00:00:00Z');
+    expect(late.result.views.every((v) => v.written === 0 && v.expired > 0)).toBe(true);
+    expect(late.stderr).toMatch(/warning: every row of user_stats, ad_stats, advertiser_stats, user_category_stats was already past its TTL as of 2027-01-01T00:00:00.000Z/);
+
     const { result } = await cli('--bundle', bundle, '--target', servers().gateway.url, '--force');
     expect(result).toMatchObject({ project: 'sponsored_ads', mode: 'full', asOfMs: Date.parse('2026-01-03T00:00:00Z') });
     const snapshot = tableFromIPC(await readFile(join(bundle, 'features', 'ad_stats.arrow')));

@@ -160,6 +160,14 @@ export function register(program: Command): void {
         });
         bar?.stop();
         console.error(summary(result));
+        // Old data materialized as of now (the default) publishes nothing readers can use: say so.
+        const stale = result.views.filter((v) => v.written === 0 && v.expired > 0).map((v) => v.view);
+        if (stale.length) {
+          console.error(
+            `lockstep materialize: warning: every row of ${stale.join(', ')} was already past its TTL as of ${new Date(result.asOfMs).toISOString()}: ` +
+              'readers get defaults for these views (materializing past data? give --as-of)',
+          );
+        }
         if (opts.json) console.log(JSON.stringify(result));
       } finally {
         bar?.stop();

@@ -86,6 +86,13 @@ interface CallOptions {
   raw?: boolean;
 }
 
+/** undici's `fetch failed` hides why (refused, unknown host, a port fetch will not use): add the cause's message. */
+function networkReason(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const why = err instanceof Error && err.cause instanceof Error ? err.cause.message : '';
+  return why && !message.includes(why) ? `${message} (${why})` : message;
+}
+
 /** An MLflow tracking server. Construct it with the server's base URL (`http://host:5000`). */
 export class MlflowClient implements TrackingBackend {
   readonly kind = 'mlflow' as const;
@@ -154,7 +161,7 @@ export class MlflowClient implements TrackingBackend {
           await this.#backoff(attempt);
           continue;
         }
-        throw new MlflowError(0, 'NETWORK_ERROR', `could not reach ${this.#base}: ${(err as Error).message}`, endpoint, { cause: err });
+        throw new MlflowError(0, 'NETWORK_ERROR', `could not reach ${this.#base}: ${networkReason(err)}`, endpoint, { cause: err });
       }
       if (response.ok) {
         if (options.raw) return new Uint8Array(await response.arrayBuffer()) as T;

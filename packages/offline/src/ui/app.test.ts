@@ -4,7 +4,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startFakeMlflowServer } from '../tracking/test-support/fake-mlflow-server.ts';
 import { seedStore, type SeededStore } from '../tracking/test-support/seed-store.ts';
 import { openTracker, type Tracker } from '../tracking/tracker.ts';
@@ -134,6 +134,28 @@ describe('UI over an MLflow server', () => {
       expect(await (await ui.request('/models')).text()).toContain('@champion');
     } finally {
       await server.close();
+    }
+  });
+
+  it('answers 502 naming the server and why when it cannot be reached', async () => {
+    const server = await startFakeMlflowServer();
+    const url = server.url;
+    await server.close(); // nothing listens there any more
+    const ui = createUiApp(await openTracker(url, { cwd: dir, maxRetries: 0 }));
+    const logged: unknown[] = [];
+    const log = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void logged.push(...a));
+    try {
+      const page = await ui.request('/');
+      expect(page.status).toBe(502);
+      expect(await page.text()).toMatch(/could not reach http:\/\/127\.0\.0\.1:\d+: fetch failed \(connect ECONNREFUSED/);
+      const api = await ui.request('/api/experiments');
+      expect(api.status).toBe(502);
+      expect(await api.json()).toMatchObject({ error_code: 'NETWORK_ERROR' });
+      // One line per failed request, no stack trace.
+      expect(logged).toHaveLength(2);
+      expect(logged.every((l) => typeof l === 'string' && l.startsWith('lockstep ui: MLflow '))).toBe(true);
+    } finally {
+      log.mockRestore();
     }
   });
 });

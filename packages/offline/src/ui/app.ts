@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
-import { TrackingError } from '@lockstep/sdk';
+import { MlflowError, TrackingError } from '@lockstep/sdk';
 import type { Tracker } from '../tracking/tracker.ts';
 import type { ArtifactEntry, Metric, RunRecord } from '../tracking/types.ts';
 import { comparePage, errorPage, modelsPage, runPage, runsPage } from './pages.ts';
@@ -48,10 +48,12 @@ function findReport(artifacts: ArtifactEntry[]): string | undefined {
   return artifacts.find((a) => /report[^/]*\.html?$/i.test(a.path))?.path;
 }
 
-function statusOf(err: unknown): 400 | 404 | 500 {
+function statusOf(err: unknown): 400 | 404 | 500 | 502 {
   if (!(err instanceof TrackingError)) return 500;
   if (err.errorCode === 'RESOURCE_DOES_NOT_EXIST') return 404;
   if (err.errorCode === 'INVALID_PARAMETER_VALUE') return 400;
+  // The MLflow server behind the UI did not answer, or failed: its fault, not the UI's (no stack trace to log).
+  if (err instanceof MlflowError && (err.status === 0 || err.status >= 500)) return 502;
   return 500;
 }
 
@@ -62,6 +64,7 @@ export function createUiApp(tracker: Tracker): Hono {
   app.onError((err, c) => {
     const status = statusOf(err);
     if (status === 500) console.error(err);
+    else if (status === 502) console.error(`lockstep ui: ${(err as Error).message}`);
     const message = err instanceof Error ? err.message : String(err);
     if (c.req.path.startsWith('/api/')) return c.json({ error_code: err instanceof TrackingError ? err.errorCode : 'INTERNAL_ERROR', message }, status);
     return c.html(errorPage(status, message), status);

@@ -12,11 +12,17 @@ const program = new Command('lockstep')
 
 for (const register of commands) register(program);
 
+/** A failed system call (a path that cannot be written, a refused connection): its message names the call and the path. */
+function isSystemError(err: unknown): err is Error & { code: string; syscall: string } {
+  return err instanceof Error && typeof (err as { code?: unknown }).code === 'string' && typeof (err as { syscall?: unknown }).syscall === 'string';
+}
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  // Typed errors carry a code and an actionable message: print those without a stack trace.
-  if (err instanceof LockstepError) {
+  // Typed errors carry a code and an actionable message, and so do the system's (ENOTDIR, EACCES, ENOSPC …: the
+  // user's path or machine, not a bug): print those without a stack trace. Anything else is a bug: keep its stack.
+  if (err instanceof LockstepError || isSystemError(err)) {
     console.error(`lockstep: ${err.code}: ${err.message}`);
     process.exitCode = 1;
   } else {

@@ -1,0 +1,32 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const bin = resolve(fileURLToPath(import.meta.url), '../../../bin/lockstep.mjs');
+let root: string;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'lockstep-cli-main-'));
+});
+afterAll(async () => {
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+describe('lockstep (errors)', () => {
+  it('reports a system error (a path under a file) as one line with its code, no stack, exit 1', async () => {
+    const file = join(root, 'a-file');
+    await writeFile(file, 'not a folder');
+    const err = (await run(process.execPath, [bin, 'generate', '--out', join(file, 'x'), '--impressions', '1000', '--no-progress']).catch((e: unknown) => e)) as {
+      code: number;
+      stderr: string;
+    };
+    expect(err.code).toBe(1);
+    expect(err.stderr).toMatch(/^lockstep: ENOTDIR: .*a-file/m);
+    expect(err.stderr).not.toMatch(/^\s+at /m);
+  });
+});

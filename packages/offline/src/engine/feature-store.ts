@@ -210,6 +210,33 @@ export class FeatureStore {
   }
 
   /**
+   * The columns a model's training set will have, known before building it (so that callers can check the
+   * columns they will ask for, e.g. evaluation slices, before any work): the label's key and timestamp, the model's
+   * request fields and entity keys, the label, then the `<view>__<feature>` columns the model reads (all of its
+   * views' features with `allFeatures`).
+   */
+  trainingSetColumns(modelName: string, allFeatures = false): string[] {
+    const { spineColumns, featureColumns } = this.trainingSetLayout(modelName, allFeatures);
+    return [...spineColumns, this.repo.labels.name, ...featureColumns];
+  }
+
+  private trainingSetLayout(modelName: string, allFeatures = false) {
+    const model = this.repo.models[modelName];
+    if (!model) throw new InputError(`unknown model "${modelName}" (models: ${Object.keys(this.repo.models).join(', ') || 'none'})`, 'model');
+    const inputs = new Set(specInputs(model.definition.input));
+    const refs: FeatureRef[] = model.views.map((name) => {
+      const view = this.view(name);
+      return { view, features: view.features.filter((f) => allFeatures || inputs.has(featureColumn(view.name, f.name))) };
+    });
+    const lab = this.repo.labels;
+    const ts = this.repo.sources[lab.source].timestampField!;
+    const keyFields = Object.values(model.entityKeys).flat();
+    const columns = [...new Set([...model.requestFields.map((f) => f.name), ...keyFields])].filter((c) => c !== lab.key && c !== ts);
+    const featureColumns = refs.flatMap((r) => r.features.map((f) => featureColumn(r.view.name, f.name)));
+    return { model, refs, spineColumns: [lab.key, ts, ...columns], featureColumns };
+  }
+
+  /**
    * Builds a model's training set: the labelled source's rows in [start, end) with their key, timestamp, the
    * model's request fields, the label and its features as of each row, written to one Parquet file in the source's
    * row order (a source sorted by time gives a training set sorted by time; the same inputs give the same file).
@@ -218,24 +245,12 @@ export class FeatureStore {
   async buildTrainingSet(options: TrainingSetOptions): Promise<TrainingSetResult> {
     const started = performance.now();
     const d = this.dialect;
-    const model = this.repo.models[options.model];
-    if (!model) {
-      throw new InputError(`unknown model "${options.model}" (models: ${Object.keys(this.repo.models).join(', ') || 'none'})`, 'model');
-    }
+    const { model, refs, spineColumns, featureColumns } = this.trainingSetLayout(options.model, options.allFeatures);
     const startMs = toEpochMs(options.start, 'start');
     const endMs = toEpochMs(options.end, 'end');
     if (endMs <= startMs) throw new InputError(`end (${options.end}) must be after start (${options.start})`, 'end');
-    const inputs = new Set(specInputs(model.definition.input));
-    const refs: FeatureRef[] = model.views.map((name) => {
-      const view = this.view(name);
-      const features = view.features.filter((f) => options.allFeatures || inputs.has(featureColumn(view.name, f.name)));
-      return { view, features };
-    });
     const lab = this.repo.labels;
     const ts = this.repo.sources[lab.source].timestampField!;
-    const keyFields = Object.values(model.entityKeys).flat();
-    const columns = [...new Set([...model.requestFields.map((f) => f.name), ...keyFields])].filter((c) => c !== lab.key && c !== ts);
-    const spineColumns = [lab.key, ts, ...columns];
 
     await this.ensureLabelTimes(options.onProgress);
     const source = this.sql.source(lab.source);
@@ -247,7 +262,6 @@ export class FeatureStore {
     const out = resolve(options.out);
     await mkdir(dirname(out), { recursive: true });
     const rows = await this.writePointInTime(opts, out, options.chunkRows ?? DEFAULT_CHUNK_ROWS, options.onProgress);
-    const featureColumns = refs.flatMap((r) => r.features.map((f) => featureColumn(r.view.name, f.name)));
     return {
       path: out,
       rows,

@@ -149,6 +149,8 @@ describe.each([1, 2, 3])('engine vs oracle (seed %i)', (seed) => {
     expect(chunked.rows).toBe(inRange.length);
     expect(result.features).toEqual(['u__ctr_3h', 'u__seen_3h', 'a__n_2h', 'uc__ctr_1d']);
     expect(result.columns).toEqual(['impression_id', 'ts', 'device', 'user_id', 'ad_id', 'ad_category', 'label', ...result.features]);
+    // Known before the build, from the repo alone.
+    expect(fs.trainingSetColumns('m')).toEqual(result.columns);
 
     const db = await DuckDBExecutor.open({ threads: 1 });
     const table = await db.arrow(`SELECT * FROM read_parquet('${out}')`);

@@ -107,13 +107,14 @@ describe('lockstep train (CLI)', () => {
 
   it('refuses bad windows, an existing bundle and a missing oracle before any work, leaving no tracked run', async () => {
     const base = { repo, dataDir: join(root, 'gen/data'), workDir: join(root, 'work-refused'), model: 'ads-ctr', ...windows, out: join(root, 'refused'), training: { family: 'lr' as const } };
-    const refusals: Array<[Partial<typeof base> & { oracle?: { path: string }; overwrite?: boolean }, RegExp]> = [
+    const refusals: Array<[Partial<typeof base> & { oracle?: { path: string }; overwrite?: boolean; slices?: string[] }, RegExp]> = [
       [{ trainStart: '2026-01-08', trainEnd: '2026-01-01' }, /training window must end after it starts/],
       [{ evalEnd: '2026-01-08' }, /evaluation window must end after it starts/],
       [{ evalStart: '2026-01-07' }, /evaluation window must start at or after the training window's end/],
       [{ trainStart: '2026-02-30' }, /trainStart must be a Date, an ISO-8601 time/],
       [{ out: root }, /bundle folder .* already exists \(overwrite, --overwrite on the CLI, replaces it\)/],
       [{ oracle: { path: join(root, 'nope.parquet') } }, /oracle file not found: .*nope\.parquet/],
+      [{ slices: ['position', 'nope'] }, /unknown slice column "nope" \(the evaluation set's columns: .*position/],
     ];
     const tracker = await openTracker(join(root, 'tracking-refused'));
     for (const [change, message] of refusals) {

@@ -85,6 +85,17 @@ export async function checkTrainingRun(options: TrainingRunOptions): Promise<voi
     throw new InputError(`bundle folder ${resolve(options.out)} already exists (overwrite, --overwrite on the CLI, replaces it)`, 'out');
   }
   if (options.oracle && !(await exists(resolve(options.oracle.path)))) throw new InputError(`oracle file not found: ${resolve(options.oracle.path)}`, 'oracle');
+  if (options.slices?.length) {
+    // A slice must be a column of the evaluation set: known from the repo alone, before views and sets are built.
+    const fs = await FeatureStore.open(options.repo, { dataDir: options.dataDir, workDir: options.workDir });
+    try {
+      const columns = fs.trainingSetColumns(options.model);
+      const unknown = options.slices.filter((c) => !columns.includes(c));
+      if (unknown.length) throw new InputError(`unknown slice column${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => `"${c}"`).join(', ')} (the evaluation set's columns: ${columns.join(', ')})`, 'slices');
+    } finally {
+      fs.close();
+    }
+  }
 }
 
 export async function trainBundle(options: TrainingRunOptions): Promise<TrainingRun> {

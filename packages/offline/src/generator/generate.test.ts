@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -189,6 +189,31 @@ describe('generate: determinism and validation', () => {
     for (const f of Object.values(GENERATED_FILES)) {
       expect(c.manifest.files[f].sha256, f).not.toBe(a.manifest.files[f].sha256);
     }
+  });
+
+  it('a run that fails midway leaves the earlier data set in place, whole, and no staging folder', async () => {
+    const out = join(root, 'kept');
+    const first = await generate({ ...SMALL, out });
+    const manifestBefore = await readFile(first.manifestPath, 'utf8');
+    const interrupted = generate({
+      ...SMALL,
+      seed: 99,
+      out,
+      onProgress: (p) => {
+        // After impressions and the oracle are written, before clicks: a half-written data set if written in place.
+        if (p.phase === 'writing' && p.file === GENERATED_FILES.clicks) throw new Error('interrupted');
+      },
+    });
+    await expect(interrupted).rejects.toThrow('interrupted');
+    expect(await readFile(join(out, 'manifest.json'), 'utf8')).toBe(manifestBefore);
+    for (const f of Object.values(GENERATED_FILES)) {
+      expect(createHash('sha256').update(await readFile(join(out, f))).digest('hex'), f).toBe(first.manifest.files[f].sha256);
+    }
+    expect((await readdir(root)).filter((n) => n.startsWith('kept.partial-'))).toEqual([]);
+    // And a run that succeeds replaces it.
+    const second = await generate({ ...SMALL, seed: 99, out });
+    expect(JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'))).toEqual(second.manifest);
+    expect(second.manifest.files[GENERATED_FILES.impressions].sha256).not.toBe(first.manifest.files[GENERATED_FILES.impressions].sha256);
   });
 
   it('rejects bad options with an InputError naming the option', async () => {

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { CATEGORIES, DEVICES, TIERS } from './catalog.ts';
@@ -146,9 +146,14 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const o = resolveOptions(options);
   const progress = options.onProgress ?? (() => {});
   const out = resolve(o.out);
-  const path = (f: string) => join(out, f);
-  await mkdir(join(out, 'data'), { recursive: true });
-  await mkdir(join(out, 'oracle'), { recursive: true });
+  // Every file is written into a staging folder beside `out` and moved in only once all are written, the manifest
+  // last: a run that fails or is interrupted leaves an earlier data set in `out` whole (and a reader that sees the
+  // manifest sees the files it describes). Beside `out`, not in the system's temp folder: a rename cannot cross
+  // file systems.
+  const staging = `${out}.partial-${process.pid}-${Date.now().toString(36)}`;
+  const path = (f: string) => join(staging, f);
+  await mkdir(join(staging, 'data'), { recursive: true });
+  await mkdir(join(staging, 'oracle'), { recursive: true });
 
   const startMicros = Date.parse(`${o.start}T00:00:00Z`) * 1000;
   const endMicros = startMicros + o.days * DAY_MICROS;
@@ -249,18 +254,25 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
       },
       files,
     };
-    const manifestPath = path('manifest.json');
-    await writeFile(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+    await writeFile(path('manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    // Into place: other files in `out` (a work folder under data/, say) stay; the manifest goes first out and last in.
+    await mkdir(join(out, 'data'), { recursive: true });
+    await mkdir(join(out, 'oracle'), { recursive: true });
+    await rm(join(out, 'manifest.json'), { force: true });
+    for (const f of Object.values(GENERATED_FILES)) await rename(path(f), join(out, f));
+    const manifestPath = join(out, 'manifest.json');
+    await rename(path('manifest.json'), manifestPath);
     progress({ phase: 'done', done, total: o.impressions });
     return {
       out,
       manifestPath,
       manifest,
-      files: Object.fromEntries(Object.entries(GENERATED_FILES).map(([k, f]) => [k, path(f)])) as GenerateResult['files'],
+      files: Object.fromEntries(Object.entries(GENERATED_FILES).map(([k, f]) => [k, join(out, f)])) as GenerateResult['files'],
       seconds: (performance.now() - started) / 1000,
     };
   } finally {
     con.closeSync();
     instance.closeSync();
+    await rm(staging, { recursive: true, force: true });
   }
 }

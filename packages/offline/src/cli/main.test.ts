@@ -29,4 +29,12 @@ describe('lockstep (errors)', () => {
     expect(err.stderr).toMatch(/^lockstep: ENOTDIR: .*a-file/m);
     expect(err.stderr).not.toMatch(/^\s+at /m);
   });
+
+  it('answers a mistyped option with the error and a pointer to --help, not the whole help', async () => {
+    const err = (await run(process.execPath, [bin, 'generate', '--out', '/nonexistent-never-written', '--bogus']).catch((e: unknown) => e)) as { code: number; stderr: string };
+    expect(err.code).toBe(1);
+    expect(err.stderr).toMatch(/unknown option '--bogus'/);
+    expect(err.stderr).toContain('(add --help for the options)');
+    expect(err.stderr).not.toContain('Usage:');
+  });
 });

@@ -8,7 +8,8 @@ import { commands } from './commands/index.ts';
 
 const program = new Command('lockstep')
   .description('lockstep: real-time ad click prediction: features, training, bundles, online store, scoring')
-  .showHelpAfterError();
+  // One line pointing at the help, not the whole help (50 lines for `train`) after every mistyped option.
+  .showHelpAfterError('(add --help for the options)');
 
 for (const register of commands) register(program);
 

@@ -58,7 +58,7 @@ export function register(program: Command): void {
   program
     .command('train')
     .description('train a click model on a time window, evaluate it on a later one and write a model bundle')
-    .requiredOption('--repo <file>', 'feature repo config, e.g. examples/sponsored-ads/lockstep.config.ts')
+    .option('--repo <file>', 'feature repo config, e.g. examples/sponsored-ads/lockstep.config.ts', 'lockstep.config.ts')
     .requiredOption('--data <dir>', "directory the repo's sources resolve against")
     .option('--work <dir>', 'where view tables and training sets go (default <data>/.lockstep)')
     .requiredOption('--model <name>', 'model of the repo, e.g. ads-ctr')

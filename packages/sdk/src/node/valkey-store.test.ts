@@ -21,10 +21,32 @@ describe('ValkeyStore without a server', () => {
     const port = await closedPort();
     const store = new ValkeyStore({ url: `redis://user:secret@127.0.0.1:${port}` });
     try {
-      const err = await store.publishedVersions('ads').catch((e: unknown) => e);
+      // A command over iovalkey (feature reads have a connection of their own, below).
+      const err = await store.allocateVersion('ads').catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StoreError);
       expect((err as Error).message).toBe(`RESP: not connected to redis://***@127.0.0.1:${port} (connect ECONNREFUSED 127.0.0.1:${port})`);
       expect((err as Error).message).not.toContain('secret');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('fails feature reads at once, over their own connection: no back-off between attempts', async () => {
+    const port = await closedPort();
+    const store = new ValkeyStore({ url: `redis://127.0.0.1:${port}` });
+    const view = { name: 'ads', schemaHash: 'h', features: [{ name: 'ctr', dtype: 'float64' as const, default: null }] };
+    try {
+      const ms: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const t0 = performance.now();
+        // The first read of a project loads its publication pointer: the read that iovalkey used to retry.
+        const err = await store.readRows([{ view, entities: [[1]] }], { project: 'p' }).catch((e: unknown) => e);
+        ms.push(performance.now() - t0);
+        expect(err).toBeInstanceOf(StoreError);
+        expect((err as Error).message).toContain(`ECONNREFUSED 127.0.0.1:${port}`);
+      }
+      // iovalkey's back-off made these 60, 250, 450, 650, 850 ms; a refused connect on loopback takes ~1 ms.
+      expect(ms.sort((a, b) => a - b)[2]).toBeLessThan(40);
     } finally {
       await store.close();
     }

@@ -5,7 +5,7 @@
  * version with aliases. `lockstep train` and the demo both go through here.
  */
 import type { ModelVersion, Run, Tracker } from '../tracking/index.ts';
-import { checkTrainingRun, trainBundle, type TrainingRun, type TrainingRunOptions } from './training-run.ts';
+import { checkTrainingRun, trainCheckedBundle, type TrainingRun, type TrainingRunOptions } from './training-run.ts';
 
 export interface TrackedTrainingOptions extends TrainingRunOptions {
   /** Where to record the run (`openTracker()`). */
@@ -46,7 +46,7 @@ export async function trainTracked(options: TrackedTrainingOptions): Promise<Tra
       await tracked.logParams(requested);
       // The trainer reports the learning curve and each epoch's figures through onMetrics. Logging is awaited by
       // the hook, so a slow tracking server slows training rather than piling up unbounded writes.
-      const result = await trainBundle({
+      const result = await trainCheckedBundle({
         ...run,
         runId: tracked.id,
         training: {

@@ -100,6 +100,11 @@ export async function checkTrainingRun(options: TrainingRunOptions): Promise<voi
 
 export async function trainBundle(options: TrainingRunOptions): Promise<TrainingRun> {
   await checkTrainingRun(options);
+  return trainCheckedBundle(options);
+}
+
+/** {@link trainBundle} for a caller that has run {@link checkTrainingRun} itself (a tracked run, before opening it). */
+export async function trainCheckedBundle(options: TrainingRunOptions): Promise<TrainingRun> {
   const say = options.onStage ?? (() => {});
   const fs = await FeatureStore.open(options.repo, { dataDir: options.dataDir, workDir: options.workDir });
   try {

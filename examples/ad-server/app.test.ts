@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MemoryStore, rankCandidates, type Scorer } from '@lockstep/sdk';
 import { ValkeyStore, createScorer } from '@lockstep/sdk/node';
+import { startGateway } from '@lockstep/offline';
 import { scoreFixture, type ScoreFixture } from '../../test/support/score-fixture.ts';
 import { requireBinary, startRedisServer, type RedisServer } from '../../test/support/redis-server.ts';
 import { createAdServer, type RankAnswer } from './app.ts';
@@ -136,8 +137,9 @@ describe.skipIf(!requireBinary('redis-server'))('ad server on redis-server (Valk
     expect(answer.ads).toEqual(await expected(scorer, request, 0));
   });
 
-  it('main.ts serves /rank as a process on a free port and stops on SIGTERM', async () => {
-    const run = runMain(['--bundle', dir, '--store', redis.url, '--port', '0', '--deadline-ms', '1000']);
+  /** Starts main.ts against `store` (its arguments), checks /readyz, /rank and a 400, stops it with SIGTERM. */
+  async function servesThroughMain(store: string[]): Promise<void> {
+    const run = runMain(['--bundle', dir, ...store, '--port', '0', '--deadline-ms', '1000']);
     let exited = false;
     void run.exit.then(() => (exited = true));
     try {
@@ -157,6 +159,19 @@ describe.skipIf(!requireBinary('redis-server'))('ad server on redis-server (Valk
       run.kill();
     }
     expect(await run.exit).toBe(0);
+  }
+
+  it('main.ts serves /rank as a process on a free port and stops on SIGTERM', async () => {
+    await servesThroughMain(['--store', redis.url]);
+  });
+
+  it('main.ts serves /rank over HTTP too, through lockstep gateway (the Upstash REST protocol)', async () => {
+    const gateway = await startGateway({ port: 0, redisUrl: redis.url, token: 'ad-server-test' });
+    try {
+      await servesThroughMain(['--store', gateway.url, '--token', 'ad-server-test']);
+    } finally {
+      await gateway.close();
+    }
   });
 
   it('refuses to start on a bad argument (exit 1, the error on stderr)', async () => {

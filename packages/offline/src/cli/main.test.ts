@@ -37,4 +37,18 @@ describe('lockstep (errors)', () => {
     expect(err.stderr).toContain('(add --help for the options)');
     expect(err.stderr).not.toContain('Usage:');
   });
+
+  it('checks time options when parsing, in the command line\'s terms', async () => {
+    const train = ['train', '--data', root, '--model', 'm', '--train-start', '2026-01-01', '--train-end', '2026-02-30', '--eval-start', '2026-03-01'];
+    const err = (await run(process.execPath, [bin, ...train, '--eval-end', '2026-03-02', '--out', join(root, 'b')]).catch((e: unknown) => e)) as { code: number; stderr: string };
+    expect(err.code).toBe(1);
+    expect(err.stderr).toContain("option '--train-end <time>' argument '2026-02-30' is invalid");
+    expect(err.stderr).toContain('expected an ISO-8601 time');
+    // Epoch milliseconds cannot be given to train: the message does not offer them.
+    expect(err.stderr).not.toContain('epoch');
+    const asOf = (await run(process.execPath, [bin, 'materialize', '--target', 'redis://127.0.0.1:1', '--as-of', 'yesterday']).catch((e: unknown) => e)) as { code: number; stderr: string };
+    expect(asOf.code).toBe(1);
+    expect(asOf.stderr).toContain("option '--as-of <time>' argument 'yesterday' is invalid");
+    expect(asOf.stderr).toContain('or epoch milliseconds');
+  });
 });

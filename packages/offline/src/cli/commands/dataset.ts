@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { FeatureStore } from '../../engine/index.ts';
 import { engineProgress } from '../engine-progress.ts';
+import { timeArgument } from '../time-option.ts';
 import { engineOptions, engineSettings, type EngineCliOptions } from './features.ts';
 
 interface DatasetCliOptions extends EngineCliOptions {
@@ -23,8 +24,8 @@ export function register(program: Command): void {
       .command('build')
       .description("write a model's training set (labels, request fields, features as of each row) to Parquet")
       .requiredOption('--model <name>', 'the model (a key of the repo\'s models)')
-      .requiredOption('--start <time>', 'first impression time included (ISO-8601, UTC when no zone)')
-      .requiredOption('--end <time>', 'impressions before this time are included')
+      .requiredOption('--start <time>', 'first impression time included (ISO-8601, UTC when no zone)', timeArgument())
+      .requiredOption('--end <time>', 'impressions before this time are included', timeArgument())
       .requiredOption('--out <file>', 'the Parquet file to write')
       .option('--all-features', "every feature of the model's views, not only those its input reads"),
   ).action(async (opts: DatasetCliOptions) => {

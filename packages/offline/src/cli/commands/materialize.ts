@@ -7,6 +7,7 @@
  *   lockstep materialize … --incremental
  */
 import { InvalidArgumentError, type Command } from 'commander';
+import { timeArgument } from '../time-option.ts';
 import { SingleBar } from 'cli-progress';
 import { InputError, type FeatureViewSpec } from '@lockstep/sdk';
 import { FeatureStore, toEpochMs } from '../../engine/index.ts';
@@ -95,7 +96,7 @@ export function register(program: Command): void {
     .option('--work <dir>', 'the view tables (features/<view>.parquet) to read')
     .option('--data <dir>', 'the repo sources: view tables are built or refreshed first when stale (tables go to --work, default <data>/.lockstep)')
     .option('--bundle <dir>', "materialize a model bundle's feature snapshot instead (project and views from its manifest)")
-    .option('--as-of <time>', 'per entity the latest row at or before this time (ISO-8601 or epoch ms; default: now, or the bundle snapshot\'s as-of)')
+    .option('--as-of <time>', 'per entity the latest row at or before this time (ISO-8601 or epoch ms; default: now, or the bundle snapshot\'s as-of)', timeArgument({ epochMs: true }))
     .option('--views <names>', 'only these views (comma-separated)', list)
     .option('--incremental', 'write only entities changed since the last run, into the published snapshot')
     .option('--force', 'publish even if the published snapshot is newer (a deliberate roll-back)')

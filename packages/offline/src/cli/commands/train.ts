@@ -9,6 +9,7 @@ import { loadRepo } from '../../repo/index.ts';
 import { trainBundle, type TrainingRun, type TrainingRunOptions } from '../../train/training-run.ts';
 import { trainTracked, type TrackedTraining } from '../../train/tracked-training.ts';
 import { openTracker } from '../../tracking/index.ts';
+import { timeArgument } from '../time-option.ts';
 import { InputError, type ModelFamily } from '@lockstep/sdk';
 
 function number(name: string, min: number, max: number, integer = false) {
@@ -66,10 +67,10 @@ export function register(program: Command): void {
       if (v !== 'lr' && v !== 'fm') throw new InvalidArgumentError('--family must be lr or fm');
       return v;
     }, 'lr')
-    .requiredOption('--train-start <time>', 'first training impression time (ISO-8601, UTC)')
-    .requiredOption('--train-end <time>', 'training window end (exclusive); also the feature snapshot cut-off')
-    .requiredOption('--eval-start <time>', 'first evaluation impression time')
-    .requiredOption('--eval-end <time>', 'evaluation window end (exclusive)')
+    .requiredOption('--train-start <time>', 'first training impression time (ISO-8601, UTC)', timeArgument())
+    .requiredOption('--train-end <time>', 'training window end (exclusive); also the feature snapshot cut-off', timeArgument())
+    .requiredOption('--eval-start <time>', 'first evaluation impression time', timeArgument())
+    .requiredOption('--eval-end <time>', 'evaluation window end (exclusive)', timeArgument())
     .requiredOption('--out <dir>', 'bundle folder to write')
     .option('--overwrite', 'replace an existing bundle folder')
     .option('--epochs <n>', 'passes over the training rows', number('--epochs', 1, 1000, true), 1)

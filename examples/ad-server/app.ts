@@ -101,6 +101,7 @@ export function createAdServer(options: AdServerOptions): Hono {
   const { scorer } = options;
   const idField = options.idField ?? 'ad_id';
   const readyTimeoutMs = options.readyTimeoutMs ?? 1000;
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const app = new Hono();
 
   app.onError((err, c) => {
@@ -136,8 +137,8 @@ export function createAdServer(options: AdServerOptions): Hono {
   app.post(
     '/rank',
     bodyLimit({
-      maxSize: options.maxBodyBytes ?? 1024 * 1024,
-      onError: (c) => c.json({ error: { code: 'INVALID_REQUEST', message: `the body is larger than ${options.maxBodyBytes ?? 1024 * 1024} bytes` } }, 413),
+      maxSize: maxBodyBytes,
+      onError: (c) => c.json({ error: { code: 'INVALID_REQUEST', message: `the body is larger than ${maxBodyBytes} bytes` } }, 413),
     }),
     async (c) => {
       const text = await c.req.text();

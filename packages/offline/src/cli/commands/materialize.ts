@@ -7,10 +7,10 @@
  *   lockstep materialize … --incremental
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { timeArgument } from '../time-option.ts';
+import { cliTimeMs, timeArgument } from '../time-option.ts';
 import { SingleBar } from 'cli-progress';
 import { InputError, type FeatureViewSpec } from '@lockstep/sdk';
-import { FeatureStore, toEpochMs } from '../../engine/index.ts';
+import { FeatureStore } from '../../engine/index.ts';
 import { loadRepo, servingSpec } from '../../repo/index.ts';
 import {
   featureStoreSource,
@@ -149,7 +149,7 @@ export function register(program: Command): void {
           project,
           views,
           source,
-          asOfMs: opts.asOf !== undefined ? toEpochMs(/^\d+$/.test(opts.asOf) ? Number(opts.asOf) : opts.asOf, 'as-of') : sourceAsOf,
+          asOfMs: opts.asOf !== undefined ? cliTimeMs(opts.asOf, { epochMs: true }) : sourceAsOf,
           incremental: opts.incremental === true,
           force: opts.force === true,
           batchRows: opts.batchRows,

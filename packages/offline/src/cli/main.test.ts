@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,16 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });
+});
+
+describe('lockstep --version', () => {
+  it('prints the package version (and the commit inside a git checkout), exit 0', async () => {
+    const pkg = JSON.parse(await readFile(resolve(bin, '../../package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const { stdout } = await run(process.execPath, [bin, flag]);
+      expect(stdout.trim()).toMatch(new RegExp(`^${pkg.version.replaceAll('.', '\\.')}(\\+[0-9a-f]{12}(\\.dirty)?)?$`));
+    }
+  });
 });
 
 describe('lockstep (errors)', () => {

@@ -5,11 +5,18 @@
 import { Command } from 'commander';
 import { LockstepError } from '@lockstep/sdk';
 import { commands } from './commands/index.ts';
+import { codeVersion } from '../export/code-version.ts';
 
 const program = new Command('lockstep')
   .description('lockstep: real-time ad click prediction: features, training, bundles, online store, scoring')
   // One line pointing at the help, not the whole help (50 lines for `train`) after every mistyped option.
   .showHelpAfterError('(add --help for the options)');
+// Not commander's .version(string): the commit costs two git calls, so it is computed only when asked for. It is
+// the code version bundles record.
+program.option('-V, --version', 'print the version (the package version, and the git commit in a checkout)').on('option:version', () => {
+  console.log(codeVersion());
+  process.exit(0);
+});
 
 for (const register of commands) register(program);
 

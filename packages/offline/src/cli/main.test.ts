@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,6 +25,19 @@ describe('lockstep --version', () => {
       const { stdout } = await run(process.execPath, [bin, flag]);
       expect(stdout.trim()).toMatch(new RegExp(`^${pkg.version.replaceAll('.', '\\.')}(\\+[0-9a-f]{12}(\\.dirty)?)?$`));
     }
+  });
+});
+
+describe('lockstep | a reader that goes away', () => {
+  it('stops quietly with 141 (as SIGPIPE would), no EPIPE stack trace', async () => {
+    const child = spawn(process.execPath, [bin, 'runs', 'list'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The reader is gone before the first line is written.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const [code] = (await once(child, 'close')) as [number];
+    expect(stderr).toBe('');
+    expect(code).toBe(141);
   });
 });
 

@@ -20,6 +20,14 @@ program.option('-V, --version', 'print the version (the package version, and the
 
 for (const register of commands) register(program);
 
+// A reader that goes away (`lockstep runs list | head`) is not a bug to print a stack trace for. Node ignores
+// SIGPIPE, so the write fails with EPIPE instead: stop as a Unix tool killed by SIGPIPE does, quietly, with
+// 128 + 13, so that `set -o pipefail` still sees that the output was cut short.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(141);
+});
+
 /** A failed system call (a path that cannot be written, a refused connection): its message names the call and the path. */
 function isSystemError(err: unknown): err is Error & { code: string; syscall: string } {
   return err instanceof Error && typeof (err as { code?: unknown }).code === 'string' && typeof (err as { syscall?: unknown }).syscall === 'string';

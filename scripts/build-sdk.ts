@@ -6,7 +6,7 @@
  * them directly), which is why the published one is written here rather than kept in the repo.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -39,7 +39,20 @@ export function publishedPackageJson(source: PackageJson): Record<string, unknow
   };
 }
 
+/** True when `dir` is absent, empty, or an earlier build (its package.json names the SDK): safe to replace. */
+function replaceable(dir: string): boolean {
+  if (!existsSync(dir)) return true;
+  if (readdirSync(dir).length === 0) return true;
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string }).name === '@lockstep/sdk';
+  } catch {
+    return false;
+  }
+}
+
 export function buildSdk(out = join(sdk, 'dist')): string {
+  // The folder is emptied first (stale files would be packed): never one that holds something else.
+  if (!replaceable(out)) throw new Error(`${out} is not empty and is not an earlier @lockstep/sdk build: choose another --out`);
   rmSync(out, { recursive: true, force: true });
   const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(sdk, 'tsconfig.build.json'), '--outDir', out], {
     stdio: 'inherit',
@@ -53,6 +66,11 @@ export function buildSdk(out = join(sdk, 'dist')): string {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({ options: { out: { type: 'string' } } });
-  const out = buildSdk(values.out ? resolve(values.out) : undefined);
-  console.log(`@lockstep/sdk built into ${out} (npm pack ${out} makes the tarball)`);
+  try {
+    const out = buildSdk(values.out ? resolve(values.out) : undefined);
+    console.log(`@lockstep/sdk built into ${out} (npm pack ${out} makes the tarball)`);
+  } catch (err) {
+    console.error(`build-sdk: ${(err as Error).message}`);
+    process.exitCode = 1;
+  }
 }

@@ -4,7 +4,7 @@
  * the same vectors, hashes and scores. Also checks what `npm pack` would put in the tarball.
  */
 import { execFile } from 'node:child_process';
-import { cp, mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,6 +101,14 @@ describe('@lockstep/sdk, built and installed', () => {
     await writeFile(join(dir, 'wrong.ts'), `${use}export const bad: number = compileVectorizer(spec).spec;\n`);
     const err = (await tsc('wrong.ts').catch((e: unknown) => e)) as { stdout: string };
     expect(err.stdout).toMatch(/wrong\.ts\(6,\d+\): error TS2322: Type 'ModelInputSpec' is not assignable to type 'number'/);
+  });
+
+  it('refuses to empty an --out folder that holds something other than an earlier build, and leaves it as it was', async () => {
+    const other = join(work, 'other');
+    await mkdir(other);
+    await writeFile(join(other, 'keep.txt'), 'mine');
+    expect(() => buildSdk(other)).toThrow(/is not empty and is not an earlier @lockstep\/sdk build/);
+    expect(await readFile(join(other, 'keep.txt'), 'utf8')).toBe('mine');
   });
 
   it('packs compiled JavaScript and declarations for every entry point, no sources or tests', async () => {

@@ -29,7 +29,7 @@ function compiled(source: string, ext: '.js' | '.d.ts'): string {
 }
 
 /** The published package.json: the workspace's, its exports and side-effect files moved to the compiled output. */
-export function publishedPackageJson(source: PackageJson): Record<string, unknown> {
+function publishedPackageJson(source: PackageJson): Record<string, unknown> {
   const { devDependencies: _dev, exports, sideEffects, ...rest } = source;
   return {
     ...rest,

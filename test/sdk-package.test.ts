@@ -63,7 +63,8 @@ async function consumerProject(): Promise<string> {
   // Copied, as npm installs a tarball (a symlink would resolve its imports from the build folder, not from here).
   await cp(out, join(dir, 'node_modules/@lockstep/sdk'), { recursive: true });
   // The dependencies: the workspace's copies, by their real paths (their own dependencies resolve from there).
-  for (const name of ['@upstash/redis', 'iovalkey', 'idb-keyval']) await link(name, await realpath(join(ROOT, 'node_modules', name)));
+  const { dependencies } = JSON.parse(await readFile(join(out, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  for (const name of Object.keys(dependencies)) await link(name, await realpath(join(ROOT, 'node_modules', name)));
   await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
   await writeFile(join(dir, 'consumer.mjs'), CONSUMER);
   return dir;
@@ -71,15 +72,14 @@ async function consumerProject(): Promise<string> {
 
 describe('@lockstep/sdk, built and installed', () => {
   it('imports in plain Node and computes the same vectors, hashes and scores as the sources', async () => {
-    const dir = consumer;
     const files = await makeScorerBundle();
     const bundleDir = join(work, 'bundle');
     await mkdir(bundleDir);
     for (const [name, bytes] of files) await writeFile(join(bundleDir, name), bytes);
-    await writeFile(join(dir, 'input.json'), JSON.stringify({ spec: INPUT, rows: ROWS, request: REQUEST, bundleDir }));
+    await writeFile(join(consumer, 'input.json'), JSON.stringify({ spec: INPUT, rows: ROWS, request: REQUEST, bundleDir }));
     // No NODE_OPTIONS: nothing may load TypeScript for it (vitest's workers must not leak a loader into the child).
     const env = { ...process.env, NODE_OPTIONS: '' };
-    const { stdout } = await run(process.execPath, ['consumer.mjs', 'input.json'], { cwd: dir, env });
+    const { stdout } = await run(process.execPath, ['consumer.mjs', 'input.json'], { cwd: consumer, env });
     const got = JSON.parse(stdout) as { vectors: number[][][]; hash: number; name: string; scores: number[] };
 
     const v = compileVectorizer(INPUT);
@@ -92,13 +92,12 @@ describe('@lockstep/sdk, built and installed', () => {
   });
 
   it("gives a TypeScript consumer the package's types (a wrong use is a type error, not any)", async () => {
-    const dir = consumer;
     const tsc = (file: string) =>
-      run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--lib', 'es2023,dom', '--types', 'node', '--typeRoots', join(ROOT, 'node_modules/@types'), file], { cwd: dir });
+      run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--lib', 'es2023,dom', '--types', 'node', '--typeRoots', join(ROOT, 'node_modules/@types'), file], { cwd: consumer });
     const use = `import { compileVectorizer, type ModelInputSpec } from '@lockstep/sdk';\nimport { readBundle } from '@lockstep/sdk/node';\nconst spec: ModelInputSpec = { hashSeed: 0, hashBits: 12, fields: [{ name: 'a', inputs: ['a'], encoding: { type: 'categorical' } }] };\nexport const width: number = compileVectorizer(spec).width;\nexport const read = readBundle;\n`;
-    await writeFile(join(dir, 'right.ts'), use);
+    await writeFile(join(consumer, 'right.ts'), use);
     await tsc('right.ts');
-    await writeFile(join(dir, 'wrong.ts'), `${use}export const bad: number = compileVectorizer(spec).spec;\n`);
+    await writeFile(join(consumer, 'wrong.ts'), `${use}export const bad: number = compileVectorizer(spec).spec;\n`);
     const err = (await tsc('wrong.ts').catch((e: unknown) => e)) as { stdout: string };
     expect(err.stdout).toMatch(/wrong\.ts\(6,\d+\): error TS2322: Type 'ModelInputSpec' is not assignable to type 'number'/);
   });

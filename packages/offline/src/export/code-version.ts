@@ -1,16 +1,36 @@
-/** The code version recorded in bundles: the package version and, inside a git checkout, the commit. */
+/**
+ * The code version recorded in bundles: the package version and the commit. Run from the sources in a git
+ * checkout, the commit is the checkout's (`.dirty` when tracked files changed); run from a build (`npm run
+ * build:offline`, installed anywhere), it is the commit the build was made from, which the build writes into its
+ * package.json as `gitHead`. Never the commit of whatever repository an installed copy happens to sit in.
+ */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 let cached: string | undefined;
 
+/** This package's folder and package.json: the nearest one above this file (src/ and the build differ in depth). */
+function ownPackage(): { dir: string; pkg: { version: string; gitHead?: string } } {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) return { dir, pkg: JSON.parse(readFileSync(file, 'utf8')) as { version: string; gitHead?: string } };
+    const up = dirname(dir);
+    if (up === dir) throw new Error('@lockstep/offline: its package.json was not found above code-version');
+    dir = up;
+  }
+}
+
 export function codeVersion(): string {
   if (cached) return cached;
-  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
-  const here = fileURLToPath(new URL('.', import.meta.url));
-  const git = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: here, encoding: 'utf8' });
-  const dirty = git.status === 0 ? spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: here, encoding: 'utf8' }).stdout.trim() !== '' : false;
-  cached = git.status === 0 ? `${pkg.version}+${git.stdout.trim()}${dirty ? '.dirty' : ''}` : pkg.version;
-  return cached;
+  const { dir, pkg } = ownPackage();
+  if (pkg.gitHead) return (cached = `${pkg.version}+${pkg.gitHead.slice(0, 12)}`);
+  // Sources: only the checkout that holds them counts, i.e. git's top level is two folders up (packages/offline).
+  const top = spawnSync('git', ['rev-parse', '--show-toplevel'], { cwd: dir, encoding: 'utf8' });
+  if (top.status !== 0 || top.stdout.trim() !== realpathSync(join(dir, '..', '..'))) return (cached = pkg.version);
+  const head = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: dir, encoding: 'utf8' }).stdout.trim();
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: dir, encoding: 'utf8' }).stdout.trim() !== '';
+  return (cached = `${pkg.version}+${head}${dirty ? '.dirty' : ''}`);
 }

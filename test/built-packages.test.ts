@@ -17,6 +17,7 @@ import { EVENT_TIME, INPUT, candidates, makeScorerBundle } from '../packages/sdk
 import { buildPackage } from '../scripts/build-package.ts';
 import { generate } from '@lockstep/offline';
 import { ModelProto } from '../packages/offline/src/export/onnx-proto.ts';
+import { startRedisServer } from './support/redis-server.ts';
 
 const run = promisify(execFile);
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -209,6 +210,22 @@ describe('@lockstep/offline (the lockstep CLI), built and installed', () => {
     expect(manifest.lineage.codeVersion).toBe(await buildVersion());
     expect(fromBuild.producerVersion).toBe(manifest.lineage.codeVersion);
     expect(fromBuild.rest).toBe(fromSources.rest);
+  }, 60_000);
+
+  it('verifies its bundle against a real redis-server with onnxruntime-web, a dependency, as the reference engine', async (ctx) => {
+    // Uses the bundle and generated data of the training test above.
+    const redis = await startRedisServer();
+    if (!redis) return ctx.skip();
+    try {
+      const args = ['verify-consistency', '--data', join(work, 'gen/data'), '--work', join(work, 'installed-bundle-work'), '--bundle', join(work, 'installed-bundle'), '--target', redis.url,
+        '--eval-start', '2026-01-03', '--eval-end', '2026-01-04', '--limit', '300', '--force', '--no-progress', '--json'];
+      const { stdout } = await run(lockstep(), args, { cwd: consumer, env: PLAIN_ENV });
+      const report = JSON.parse(stdout) as { impressions: number; models: Array<{ reference: string; vectorMismatches: number; scoreMismatches: number }> };
+      expect(report.impressions).toBe(300);
+      expect(report.models[0]).toMatchObject({ reference: expect.stringMatching(/^onnxruntime-web\//), vectorMismatches: 0, scoreMismatches: 0 });
+    } finally {
+      await redis.stop();
+    }
   }, 60_000);
 
   it('serves the UI with its stylesheet and script from the installed package', async () => {

@@ -19,16 +19,24 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 interface PackagePlan {
   /** The package's folder in the workspace. */
   dir: string;
-  /** Files (or folders) under src/ that the compiled code reads at run time, copied beside it. */
-  assets: string[];
+  /** Files (or folders) the compiled code reads at run time: from (the repository root) → to (the build folder). */
+  assets: Array<{ from: string; to: string }>;
   /** Executables to write, by name: the compiled module each one runs. */
   bins: Record<string, string>;
 }
 
 const PLANS = {
   sdk: { dir: 'packages/sdk', assets: [], bins: {} },
-  // The UI serves its stylesheet and script from the files beside ui/app.ts.
-  offline: { dir: 'packages/offline', assets: ['ui/static'], bins: { lockstep: './cli/main.js' } },
+  offline: {
+    dir: 'packages/offline',
+    assets: [
+      // The UI serves its stylesheet and script from the files beside ui/app.ts.
+      { from: 'packages/offline/src/ui/static', to: 'ui/static' },
+      // `lockstep init` writes the example feature repo into a new project.
+      { from: 'examples/sponsored-ads/lockstep.config.ts', to: 'templates/sponsored-ads/lockstep.config.ts' },
+    ],
+    bins: { lockstep: './cli/main.js' },
+  },
 } satisfies Record<string, PackagePlan>;
 
 export type PackageName = keyof typeof PLANS;
@@ -94,7 +102,7 @@ export function buildPackage(which: PackageName, out?: string): string {
     stdio: 'inherit',
   });
   if (tsc.status !== 0) throw new Error(`tsc failed (exit ${tsc.status}): ${pkg.name} did not compile`);
-  for (const asset of plan.assets) cpSync(join(dir, 'src', asset), join(target, asset), { recursive: true });
+  for (const { from, to } of plan.assets) cpSync(join(root, from), join(target, to), { recursive: true });
   for (const [name, module] of Object.entries(plan.bins)) {
     const file = join(target, 'bin', `${name}.js`);
     mkdirSync(dirname(file), { recursive: true });

@@ -95,7 +95,8 @@ async function packed(dir: string): Promise<string[]> {
 
 /** No TypeScript sources (declarations only) and nothing from tests. */
 function expectNoSourcesOrTests(paths: string[]): void {
-  expect(paths.filter((p) => p.endsWith('.ts') && !p.endsWith('.d.ts'))).toEqual([]);
+  // (The one TypeScript file is the feature repo `lockstep init` writes into a project: a template, not a source.)
+  expect(paths.filter((p) => p.endsWith('.ts') && !p.endsWith('.d.ts') && !p.startsWith('templates/'))).toEqual([]);
   expect(paths.filter((p) => /\.test\.|test-(support|fixtures)|(^|\/)test\//.test(p))).toEqual([]);
 }
 
@@ -165,6 +166,8 @@ async function digests(dir: string): Promise<Record<string, string>> {
 
 describe('@lockstep/offline (the lockstep CLI), built and installed', () => {
   const lockstep = () => join(consumer, 'node_modules/.bin/lockstep');
+  /** The CommonJS project the training test makes, which the verification test reuses. */
+  const app = () => join(work, 'app');
 
   /** The code version the build records: its package version and the commit it was built from (none outside a checkout). */
   const buildVersion = async () => {
@@ -178,14 +181,19 @@ describe('@lockstep/offline (the lockstep CLI), built and installed', () => {
     expect(stdout.trim()).toMatch(/^0\.1\.0(\+[0-9a-f]{12})?$/);
   });
 
-  it("trains, from the consumer's own feature repo, the model the sources train (graph and weights bit for bit)", async () => {
+  it("trains, from the feature repo `lockstep init` writes into a CommonJS project, the model the sources train (graph and weights bit for bit)", async () => {
     const gen = join(work, 'gen');
     await generate({ out: gen, impressions: 20_000, users: 400, ads: 60, advertisers: 6, days: 3, start: '2026-01-01', seed: 5 });
-    // The feature repo imports '@lockstep/offline': here that is the installed build.
-    await cp(join(ROOT, 'examples/sponsored-ads/lockstep.config.ts'), join(consumer, 'lockstep.config.ts'));
+    // A project as `npm init -y` leaves it, CommonJS (the consumer above is an ES module package), with the same
+    // node_modules. `lockstep init` writes the example repo, whose helpers come from the installed build.
+    await mkdir(app());
+    await writeFile(join(app(), 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', type: 'commonjs' }));
+    await symlink(join(consumer, 'node_modules'), join(app(), 'node_modules'));
+    const init = await run(lockstep(), ['init'], { cwd: app(), env: PLAIN_ENV });
+    expect(init.stdout).toMatch(/npx lockstep generate --out \. /);
     const train = (out: string) => ['train', '--data', join(gen, 'data'), '--work', `${out}-work`, '--model', 'ads-ctr', '--family', 'fm', '--train-start', '2026-01-01',
       '--train-end', '2026-01-03', '--eval-start', '2026-01-03', '--eval-end', '2026-01-04', '--out', out, '--no-progress', '--no-track'];
-    await run(lockstep(), train(join(work, 'installed-bundle')), { cwd: consumer, env: PLAIN_ENV });
+    await run(lockstep(), train(join(work, 'installed-bundle')), { cwd: app(), env: PLAIN_ENV });
     const sources = [join(ROOT, 'packages/offline/bin/lockstep.mjs'), ...train(join(work, 'source-bundle')), '--repo', join(ROOT, 'examples/sponsored-ads/lockstep.config.ts')];
     await run(process.execPath, sources, { cwd: ROOT });
 
@@ -219,7 +227,7 @@ describe('@lockstep/offline (the lockstep CLI), built and installed', () => {
     try {
       const args = ['verify-consistency', '--data', join(work, 'gen/data'), '--work', join(work, 'installed-bundle-work'), '--bundle', join(work, 'installed-bundle'), '--target', redis.url,
         '--eval-start', '2026-01-03', '--eval-end', '2026-01-04', '--limit', '300', '--force', '--no-progress', '--json'];
-      const { stdout } = await run(lockstep(), args, { cwd: consumer, env: PLAIN_ENV });
+      const { stdout } = await run(lockstep(), args, { cwd: app(), env: PLAIN_ENV });
       const report = JSON.parse(stdout) as { impressions: number; models: Array<{ reference: string; vectorMismatches: number; scoreMismatches: number }> };
       expect(report.impressions).toBe(300);
       expect(report.models[0]).toMatchObject({ reference: expect.stringMatching(/^onnxruntime-web\//), vectorMismatches: 0, scoreMismatches: 0 });
@@ -252,9 +260,10 @@ describe('@lockstep/offline (the lockstep CLI), built and installed', () => {
     }
   });
 
-  it('packs compiled JavaScript, declarations, the executable and the UI files, no sources or tests', async () => {
+  it('packs compiled JavaScript, declarations, the executable, the UI files and the init template, no sources or tests', async () => {
     const paths = await packed(offlineOut);
-    for (const file of ['index.js', 'index.d.ts', 'cli/main.js', 'bin/lockstep.js', 'ui/static/ui.css', 'ui/static/ui.js', 'package.json']) expect(paths).toContain(file);
+    const files = ['index.js', 'index.d.ts', 'repo/define.js', 'repo/define.d.ts', 'cli/main.js', 'bin/lockstep.js', 'ui/static/ui.css', 'ui/static/ui.js', 'templates/sponsored-ads/lockstep.config.ts', 'package.json'];
+    for (const file of files) expect(paths).toContain(file);
     expectNoSourcesOrTests(paths);
   });
 });

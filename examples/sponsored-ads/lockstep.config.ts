@@ -7,7 +7,8 @@
  *     --model ads-ctr --start 2026-01-08 --end 2026-01-29 --out train.parquet
  * docs/feature-store.md explains every field and the exact semantics.
  */
-import { defineFeatureView, defineModel, defineRepo } from '@lockstep/offline';
+// The helpers' own entry point: it loads nothing else, so the file also loads in a CommonJS project.
+import { defineFeatureView, defineModel, defineRepo } from '@lockstep/offline/define';
 
 /** Smoothing of every CTR: about the marketplace's overall CTR, worth 20 impressions. */
 const CTR_PRIOR = { prior: 0.03, strength: 20 } as const;

@@ -1,28 +1,17 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { BIN, run, useTempRoot } from './test-support/cli-harness.ts';
 
-const run = promisify(execFile);
-const bin = resolve(fileURLToPath(import.meta.url), '../../../bin/lockstep.mjs');
-let root: string;
-
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'lockstep-cli-main-'));
-});
-afterAll(async () => {
-  if (root) await rm(root, { recursive: true, force: true });
-});
+const root = useTempRoot('main');
 
 describe('lockstep --version', () => {
   it('prints the package version (and the commit inside a git checkout), exit 0', async () => {
-    const pkg = JSON.parse(await readFile(resolve(bin, '../../package.json'), 'utf8')) as { version: string };
+    const pkg = JSON.parse(await readFile(resolve(BIN, '../../package.json'), 'utf8')) as { version: string };
     for (const flag of ['--version', '-V']) {
-      const { stdout } = await run(process.execPath, [bin, flag]);
+      const { stdout } = await run(process.execPath, [BIN, flag]);
       expect(stdout.trim()).toMatch(new RegExp(`^${pkg.version.replaceAll('.', '\\.')}(\\+[0-9a-f]{12}(\\.dirty)?)?$`));
     }
   });
@@ -30,7 +19,7 @@ describe('lockstep --version', () => {
 
 describe('lockstep | a reader that goes away', () => {
   it('stops quietly with 141 (as SIGPIPE would), no EPIPE stack trace', async () => {
-    const child = spawn(process.execPath, [bin, 'runs', 'list'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'runs', 'list'], { cwd: root(), stdio: ['ignore', 'pipe', 'pipe'] });
     // The reader is gone before the first line is written.
     child.stdout.destroy();
     let stderr = '';
@@ -43,9 +32,9 @@ describe('lockstep | a reader that goes away', () => {
 
 describe('lockstep (errors)', () => {
   it('reports a system error (a path under a file) as one line with its code, no stack, exit 1', async () => {
-    const file = join(root, 'a-file');
+    const file = join(root(), 'a-file');
     await writeFile(file, 'not a folder');
-    const err = (await run(process.execPath, [bin, 'generate', '--out', join(file, 'x'), '--impressions', '1000', '--no-progress']).catch((e: unknown) => e)) as {
+    const err = (await run(process.execPath, [BIN, 'generate', '--out', join(file, 'x'), '--impressions', '1000', '--no-progress']).catch((e: unknown) => e)) as {
       code: number;
       stderr: string;
     };
@@ -55,7 +44,7 @@ describe('lockstep (errors)', () => {
   });
 
   it('answers a mistyped option with the error and a pointer to --help, not the whole help', async () => {
-    const err = (await run(process.execPath, [bin, 'generate', '--out', '/nonexistent-never-written', '--bogus']).catch((e: unknown) => e)) as { code: number; stderr: string };
+    const err = (await run(process.execPath, [BIN, 'generate', '--out', '/nonexistent-never-written', '--bogus']).catch((e: unknown) => e)) as { code: number; stderr: string };
     expect(err.code).toBe(1);
     expect(err.stderr).toMatch(/unknown option '--bogus'/);
     expect(err.stderr).toContain('(add --help for the options)');
@@ -63,14 +52,14 @@ describe('lockstep (errors)', () => {
   });
 
   it('checks time options when parsing, in the command line\'s terms', async () => {
-    const train = ['train', '--data', root, '--model', 'm', '--train-start', '2026-01-01', '--train-end', '2026-02-30', '--eval-start', '2026-03-01'];
-    const err = (await run(process.execPath, [bin, ...train, '--eval-end', '2026-03-02', '--out', join(root, 'b')]).catch((e: unknown) => e)) as { code: number; stderr: string };
+    const train = ['train', '--data', root(), '--model', 'm', '--train-start', '2026-01-01', '--train-end', '2026-02-30', '--eval-start', '2026-03-01'];
+    const err = (await run(process.execPath, [BIN, ...train, '--eval-end', '2026-03-02', '--out', join(root(), 'b')]).catch((e: unknown) => e)) as { code: number; stderr: string };
     expect(err.code).toBe(1);
     expect(err.stderr).toContain("option '--train-end <time>' argument '2026-02-30' is invalid");
     expect(err.stderr).toContain('expected an ISO-8601 time');
     // Epoch milliseconds cannot be given to train: the message does not offer them.
     expect(err.stderr).not.toContain('epoch');
-    const asOf = (await run(process.execPath, [bin, 'materialize', '--target', 'redis://127.0.0.1:1', '--as-of', 'yesterday']).catch((e: unknown) => e)) as { code: number; stderr: string };
+    const asOf = (await run(process.execPath, [BIN, 'materialize', '--target', 'redis://127.0.0.1:1', '--as-of', 'yesterday']).catch((e: unknown) => e)) as { code: number; stderr: string };
     expect(asOf.code).toBe(1);
     expect(asOf.stderr).toContain("option '--as-of <time>' argument 'yesterday' is invalid");
     expect(asOf.stderr).toContain('or epoch milliseconds');

@@ -3,7 +3,7 @@
  * tsx's loader, so they work from plain Node as well as from the CLI (which already runs under tsx).
  */
 import { readFile, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
 import { DefinitionError, InputError } from '@lockstep/sdk';
@@ -25,7 +25,12 @@ export async function importRepoDefinition(path: string): Promise<RepoDefinition
       ? { default: JSON.parse(await readFile(file, 'utf8')) as unknown }
       : ((await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>);
   } catch (err) {
-    throw new DefinitionError([`${file}: could not be loaded: ${err instanceof Error ? err.message : String(err)}`], { cause: err });
+    const why = await whyCommonJs(file);
+    // The usual cause there: a CommonJS config that imports all of '@lockstep/offline' loads a second copy of it.
+    const hint = why
+      ? ` (it is compiled as CommonJS: ${why}; import the define helpers from '@lockstep/offline/define', which loads nothing else, or make the file an ES module)`
+      : '';
+    throw new DefinitionError([`${file}: could not be loaded: ${err instanceof Error ? err.message : String(err)}${hint}`], { cause: err });
   }
   // A TypeScript file outside an ESM package is compiled as CommonJS, so its exports arrive wrapped once more
   // under `default`.
@@ -41,6 +46,30 @@ export async function importRepoDefinition(path: string): Promise<RepoDefinition
 /** Imports and validates a repo file; throws a DefinitionError listing every problem. */
 export async function loadRepo(path: string): Promise<ResolvedRepo> {
   return validateRepo(await importRepoDefinition(path));
+}
+
+/**
+ * Why Node (and tsx) compile `file` as CommonJS: its extension (.cts/.cjs), or the scope it sits in (the nearest
+ * package.json without "type": "module", npm init's default, or none at all). Undefined for an ES module.
+ */
+async function whyCommonJs(file: string): Promise<string | undefined> {
+  if (/\.(mts|mjs)$/.test(file)) return undefined;
+  if (/\.(cts|cjs)$/.test(file)) return 'its extension says so';
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    const pkg = join(dir, 'package.json');
+    const text = await readFile(pkg, 'utf8').catch(() => undefined);
+    if (text !== undefined) {
+      let type: unknown;
+      try {
+        type = (JSON.parse(text) as { type?: unknown }).type;
+      } catch {
+        // Node itself refuses an unparsable package.json; whatever failed, this is not the hint to give.
+        return undefined;
+      }
+      return type === 'module' ? undefined : `${pkg} does not say "type": "module"`;
+    }
+    if (dirname(dir) === dir) return 'no package.json above it says "type": "module"';
+  }
 }
 
 function isObject(x: unknown): x is Record<string, unknown> {

@@ -190,4 +190,22 @@ describe('loadRepo', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('says when a config that failed to load was compiled as CommonJS, and why, and not for an ES module', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lockstep-repo-scope-'));
+    try {
+      const failing = "throw new Error('boom');\nexport default {};\n";
+      await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'p', type: 'commonjs' }));
+      await writeFile(join(dir, 'cjs.ts'), failing);
+      const cjs = `${join(dir, 'cjs.ts')}: could not be loaded: boom (it is compiled as CommonJS: ${join(dir, 'package.json')} does not say "type": "module"; import the define helpers from '@lockstep/offline/define', which loads nothing else, or make the file an ES module)`;
+      await expect(loadRepo(join(dir, 'cjs.ts'))).rejects.toMatchObject({ issues: [cjs] });
+      await writeFile(join(dir, 'esm.mts'), failing);
+      await expect(loadRepo(join(dir, 'esm.mts'))).rejects.toMatchObject({ issues: [`${join(dir, 'esm.mts')}: could not be loaded: boom`] });
+      await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'p', type: 'module' }));
+      await writeFile(join(dir, 'esm.ts'), failing);
+      await expect(loadRepo(join(dir, 'esm.ts'))).rejects.toMatchObject({ issues: [`${join(dir, 'esm.ts')}: could not be loaded: boom`] });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -55,26 +55,31 @@ function compiled(source: string, ext: '.js' | '.d.ts'): string {
   return `./${source.slice('./src/'.length, -'.ts'.length)}${ext}`;
 }
 
-/** The commit the build is made from, as npm publish records it (`gitHead`), or undefined outside a checkout. */
-function gitHead(): string | undefined {
+/**
+ * The commit the build is made from, as npm publish records it (`gitHead`), and whether tracked files differed
+ * from it (`gitDirty`, so that a build from a modified tree does not pass for the commit); none outside a checkout.
+ */
+function gitState(): { gitHead: string; gitDirty?: true } | undefined {
   const git = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' });
-  return git.status === 0 ? git.stdout.trim() : undefined;
+  if (git.status !== 0) return undefined;
+  const status = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, encoding: 'utf8' });
+  return { gitHead: git.stdout.trim(), ...(status.stdout.trim() !== '' ? { gitDirty: true as const } : {}) };
 }
 
 /**
  * The published package.json: the workspace's, its exports and side-effect files moved to the compiled output, a
- * `bin` that runs compiled JavaScript, and the commit (`gitHead`: bundles written by an installed CLI record it).
+ * `bin` that runs compiled JavaScript, and the commit (`gitHead`, `gitDirty`: bundles written by an installed CLI
+ * record it).
  */
 function publishedPackageJson(source: PackageJson, plan: PackagePlan): Record<string, unknown> {
   const { devDependencies: _dev, exports, sideEffects, bin: _bin, ...rest } = source;
-  const head = gitHead();
   return {
     ...rest,
     exports: Object.fromEntries(Object.entries(exports).map(([k, v]) => [k, { types: compiled(v, '.d.ts'), default: compiled(v, '.js') }])),
     ...(sideEffects ? { sideEffects: sideEffects.map((f) => compiled(f, '.js')) } : {}),
     ...(Object.keys(plan.bins).length ? { bin: Object.fromEntries(Object.keys(plan.bins).map((name) => [name, `./bin/${name}.js`])) } : {}),
     engines: { node: '>=20.19' },
-    ...(head ? { gitHead: head } : {}),
+    ...gitState(),
   };
 }
 

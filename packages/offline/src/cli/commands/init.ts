@@ -10,6 +10,7 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { InputError } from '@lockstep/sdk';
+import { GENERATE_DEFAULTS } from '../../generator/index.ts';
 import { createFileExclusive, writeFileAtomic } from '../../tracking/fs-atomic.ts';
 
 /** Where the example repo was read from, in the repository (sources) or in a built package (copied there). */
@@ -26,14 +27,19 @@ export function sponsoredAdsTemplate(): string {
   throw new Error(`lockstep init: the sponsored-ads template is missing from this installation (looked for ${TEMPLATE_PLACES.join(', ')})`);
 }
 
-/** The commands after `init`, on the demo's sizes: 10 days of logs, train on days 2-9, evaluate on day 10. */
+/** The demo's sizes: 10 days of logs from the generator's first day; train on days 2-9, evaluate on day 10. */
+const DAYS = 10;
+
+/** The commands after `init`, from the folder it was run in. */
 export function nextSteps(dir: string): string[] {
   const cd = relative(process.cwd(), dir);
+  // Dates follow the generator's default first day, which the printed `generate` does not override.
+  const day = (n: number) => new Date(Date.parse(`${GENERATE_DEFAULTS.start}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
   return [
-    ...(cd ? [`cd ${cd}`] : []),
-    'npx lockstep generate --out . --impressions 400000 --users 20000 --ads 1500 --advertisers 150 --days 10   # logs into ./data',
-    'npx lockstep train --data data --model ads-ctr --family fm --train-start 2026-01-02 --train-end 2026-01-10 \\',
-    '  --eval-start 2026-01-10 --eval-end 2026-01-11 --out bundles/ads-ctr --oracle oracle/oracle.parquet',
+    ...(cd ? [`cd ${/^[\w./-]+$/.test(cd) ? cd : JSON.stringify(cd)}`] : []),
+    `npx lockstep generate --out . --impressions 400000 --users 20000 --ads 1500 --advertisers 150 --days ${DAYS}   # logs into ./data`,
+    `npx lockstep train --data data --model ads-ctr --family fm --train-start ${day(1)} --train-end ${day(DAYS - 1)} \\`,
+    `  --eval-start ${day(DAYS - 1)} --eval-end ${day(DAYS)} --out bundles/ads-ctr --oracle oracle/oracle.parquet`,
     'npx lockstep ui   # the run, its curves and report',
   ];
 }

@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,10 +31,11 @@ afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });
 });
 
-/** Run `lockstep materialize …` and parse its JSON result. */
-async function cli(...args: string[]) {
+/** Run `lockstep materialize …` (from `cwd`, default this process's) and parse its JSON result. */
+async function cli(args: string[], cwd?: string) {
   const { stdout, stderr } = await run(process.execPath, [BIN, 'materialize', '--json', '--no-progress', ...args], {
     env: { ...process.env, LOCKSTEP_STORE_TOKEN: servers().token },
+    cwd,
   });
   return { result: JSON.parse(stdout) as MaterializeResult, stderr };
 }
@@ -46,13 +47,14 @@ describe.skipIf(!haveRedis)('lockstep materialize', () => {
 
   it('builds the view tables, publishes them over RESP, then runs incrementally over the gateway', async () => {
 
-    const full = await cli('--repo', REPO, '--data', data(), '--work', work(), '--target', servers().redis.url, '--as-of', '2026-01-02T12:00:00Z');
+    const full = await cli(['--repo', REPO, '--data', data(), '--work', work(), '--target', servers().redis.url, '--as-of', '2026-01-02T12:00:00Z']);
     expect(full.result.mode).toBe('full');
     expect(full.stderr).toMatch(/full run of project sponsored_ads as of 2026-01-02T12:00:00.000Z/);
     const userStats = full.result.views.find((v) => v.view === 'user_stats')!;
     expect(userStats.written).toBeGreaterThan(100);
 
-    const inc = await cli('--repo', REPO, '--work', work(), '--target', servers().gateway.url, '--as-of', '2026-01-03T12:00:00Z', '--incremental');
+    // Without --repo, the lockstep.config.ts of the folder it runs in.
+    const inc = await cli(['--work', work(), '--target', servers().gateway.url, '--as-of', '2026-01-03T12:00:00Z', '--incremental'], dirname(REPO));
     expect(inc.result.mode).toBe('incremental');
     expect(inc.result.views.find((v) => v.view === 'user_stats')!.version).toBe(userStats.version);
     expect(inc.result.views.reduce((n, v) => n + v.written, 0)).toBeGreaterThan(0);
@@ -75,7 +77,7 @@ describe.skipIf(!haveRedis)('lockstep materialize', () => {
         expect(rows[i]?.values).toEqual(expected);
       }
       // An older as-of is refused before anything is written.
-      const refused = await cli('--repo', REPO, '--work', work(), '--target', servers().redis.url, '--as-of', '2026-01-02T00:00:00Z').catch((e: { code: number; stderr: string }) => e);
+      const refused = await cli(['--repo', REPO, '--work', work(), '--target', servers().redis.url, '--as-of', '2026-01-02T00:00:00Z']).catch((e: { code: number; stderr: string }) => e);
       expect(refused).toMatchObject({ code: 1 });
       expect((refused as { stderr: string }).stderr).toMatch(/STORE_ERROR: the published snapshot of .* is as of 2026-01-03T12:00:00.000Z, newer than/);
     } finally {
@@ -89,7 +91,7 @@ describe.skipIf(!haveRedis)('lockstep materialize', () => {
     const bundle = join(root, 'bundle');
     await run(process.execPath, [BIN, 'train', '--repo', REPO, '--data', data(), '--work', work(), '--model', 'ads-ctr',
       '--train-start', '2026-01-02', '--train-end', '2026-01-03', '--eval-start', '2026-01-03', '--eval-end', '2026-01-04', '--out', bundle]);
-    const refused = await cli('--bundle', bundle, '--target', servers().gateway.url).catch((e: { code: number; stderr: string }) => e);
+    const refused = await cli(['--bundle', bundle, '--target', servers().gateway.url]).catch((e: { code: number; stderr: string }) => e);
     expect((refused as { stderr: string }).stderr).toMatch(/is as of 2026-01-03T12:00:00.000Z, newer than 2026-01-03T00:00:00.000Z: .*--force/);
 
     // Bad options fail at once with exit code 1 (an unknown view used to leave the store's connection open: the
@@ -105,11 +107,11 @@ describe.skipIf(!haveRedis)('lockstep materialize', () => {
     }
 
     // As of much later, every row is past its TTL: an empty snapshot is published, with a warning.
-    const late = await cli('--bundle', bundle, '--target', servers().redis.url, '--as-of', '2027-01-01T00:00:00Z');
+    const late = await cli(['--bundle', bundle, '--target', servers().redis.url, '--as-of', '2027-01-01T00:00:00Z']);
     expect(late.result.views.every((v) => v.written === 0 && v.expired > 0)).toBe(true);
     expect(late.stderr).toMatch(/warning: every row of user_stats, ad_stats, advertiser_stats, user_category_stats was already past its TTL as of 2027-01-01T00:00:00.000Z/);
 
-    const { result } = await cli('--bundle', bundle, '--target', servers().gateway.url, '--force');
+    const { result } = await cli(['--bundle', bundle, '--target', servers().gateway.url, '--force']);
     expect(result).toMatchObject({ project: 'sponsored_ads', mode: 'full', asOfMs: Date.parse('2026-01-03T00:00:00Z') });
     const snapshot = tableFromIPC(await readFile(join(bundle, 'features', 'ad_stats.arrow')));
     expect(result.views.find((v) => v.view === 'ad_stats')!.written).toBe(snapshot.numRows);

@@ -64,4 +64,10 @@ describe('lockstep (errors)', () => {
     expect(asOf.stderr).toContain("option '--as-of <time>' argument 'yesterday' is invalid");
     expect(asOf.stderr).toContain('or epoch milliseconds');
   });
+
+  it('materialize without --repo or --bundle, where there is no lockstep.config.ts, names both', async () => {
+    const err = (await run(process.execPath, [BIN, 'materialize', '--target', 'redis://127.0.0.1:1'], { cwd: root() }).catch((e: unknown) => e)) as { code: number; stderr: string };
+    expect(err.code).toBe(1);
+    expect(err.stderr).toBe('lockstep: INVALID_INPUT: give --repo <lockstep.config.ts> (with --work or --data) or --bundle <dir>: there is no lockstep.config.ts here\n');
+  });
 });

@@ -11,6 +11,9 @@ import type { RepoDefinition } from './types.ts';
 import type { ResolvedRepo } from './resolved.ts';
 import { validateRepo } from './validate.ts';
 
+/** The repo file commands look for in the current folder when not told otherwise, and the one `lockstep init` writes. */
+export const DEFAULT_REPO_FILE = 'lockstep.config.ts';
+
 /** Imports a repo definition file without validating it. The module's default export (or `repo` export) is the repo. */
 export async function importRepoDefinition(path: string): Promise<RepoDefinition> {
   const file = resolve(path);

@@ -6,7 +6,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { featureColumn } from '@lockstep/sdk';
 import { FeatureStore, type DuckDBExecutorOptions } from '../../engine/index.ts';
-import { loadRepo, servingSpec } from '../../repo/index.ts';
+import { DEFAULT_REPO_FILE, loadRepo, servingSpec } from '../../repo/index.ts';
 import { engineProgress } from '../engine-progress.ts';
 
 export const list = (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -32,7 +32,7 @@ export interface EngineCliOptions {
 /** Adds the options every engine command takes. */
 export function engineOptions(command: Command): Command {
   return command
-    .option('--repo <file>', 'the feature repo (a lockstep.config.ts)', 'lockstep.config.ts')
+    .option('--repo <file>', 'the feature repo (a lockstep.config.ts)', DEFAULT_REPO_FILE)
     .requiredOption('--data <dir>', 'directory the sources\' paths are relative to (e.g. <generate --out>/data)')
     .option('--work <dir>', 'where view tables go (default: <data>/.lockstep)')
     .option('--memory-limit <size>', "DuckDB's memory limit; it spills to disk past it", '2.5GB')
@@ -50,7 +50,7 @@ export function register(program: Command): void {
   features
     .command('validate')
     .description('load and validate a feature repo; print its views, features and models')
-    .option('--repo <file>', 'the feature repo (a lockstep.config.ts)', 'lockstep.config.ts')
+    .option('--repo <file>', 'the feature repo (a lockstep.config.ts)', DEFAULT_REPO_FILE)
     .action(async (opts: { repo: string }) => {
       const repo = await loadRepo(opts.repo);
       const summary = {

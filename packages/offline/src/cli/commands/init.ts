@@ -11,18 +11,19 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { InputError } from '@lockstep/sdk';
 import { GENERATE_DEFAULTS } from '../../generator/index.ts';
+import { DEFAULT_REPO_FILE } from '../../repo/index.ts';
 import { createFileExclusive, writeFileAtomic } from '../../tracking/fs-atomic.ts';
 
 /** Where the example repo was read from, in the repository (sources) or in a built package (copied there). */
 const TEMPLATE_PLACES = ['../../templates/sponsored-ads/lockstep.config.ts', '../../../../../examples/sponsored-ads/lockstep.config.ts'];
-/** How the example refers to itself in its usage comment; in a new project the repo is ./lockstep.config.ts. */
+/** How the example refers to itself in its usage comment; in a new project the repo is the default file. */
 const EXAMPLE_PATH = 'examples/sponsored-ads/lockstep.config.ts';
 
 /** The sponsored-ads repo as a new project's lockstep.config.ts. */
 export function sponsoredAdsTemplate(): string {
   for (const place of TEMPLATE_PLACES) {
     const file = fileURLToPath(new URL(place, import.meta.url));
-    if (existsSync(file)) return readFileSync(file, 'utf8').replaceAll(EXAMPLE_PATH, 'lockstep.config.ts');
+    if (existsSync(file)) return readFileSync(file, 'utf8').replaceAll(EXAMPLE_PATH, DEFAULT_REPO_FILE);
   }
   throw new Error(`lockstep init: the sponsored-ads template is missing from this installation (looked for ${TEMPLATE_PLACES.join(', ')})`);
 }
@@ -56,7 +57,7 @@ export function register(program: Command): void {
     .option('--force', 'overwrite an existing lockstep.config.ts')
     .action(async (dirArg: string, opts: InitCliOptions) => {
       const dir = resolve(dirArg);
-      const file = join(dir, 'lockstep.config.ts');
+      const file = join(dir, DEFAULT_REPO_FILE);
       const text = sponsoredAdsTemplate();
       await mkdir(dir, { recursive: true });
       // Whole or not at all: a complete temp file linked (or, with --force, renamed) into place.

@@ -6,12 +6,13 @@
  *   lockstep materialize --bundle <bundle dir> --target redis://…
  *   lockstep materialize … --incremental
  */
+import { existsSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { cliTimeMs, timeArgument } from '../time-option.ts';
 import { SingleBar } from 'cli-progress';
 import { InputError, type FeatureViewSpec } from '@lockstep/sdk';
 import { FeatureStore } from '../../engine/index.ts';
-import { loadRepo, servingSpec } from '../../repo/index.ts';
+import { DEFAULT_REPO_FILE, loadRepo, servingSpec } from '../../repo/index.ts';
 import {
   featureStoreSource,
   materialize,
@@ -67,13 +68,16 @@ async function openSource(opts: MaterializeCliOptions): Promise<{ project: strin
       close() {},
     };
   }
-  if (!opts.repo) throw new InputError('give --repo <lockstep.config.ts> (with --work or --data) or --bundle <dir>', 'repo');
+  // As the other commands do, the repo defaults to the one in the current folder; but here a bundle is the other
+  // choice, so a missing default file names both.
+  if (!opts.repo && !existsSync(DEFAULT_REPO_FILE)) throw new InputError(`give --repo <lockstep.config.ts> (with --work or --data) or --bundle <dir>: there is no ${DEFAULT_REPO_FILE} here`, 'repo');
+  const repoFile = opts.repo ?? DEFAULT_REPO_FILE;
   if (opts.data) {
-    const store = await FeatureStore.open(opts.repo, { dataDir: opts.data, workDir: opts.work });
+    const store = await FeatureStore.open(repoFile, { dataDir: opts.data, workDir: opts.work });
     return { project: store.repo.project, views: store.servingSpecs(), source: featureStoreSource(store), close: () => store.close() };
   }
   if (!opts.work) throw new InputError('give --work <dir> (where features/<view>.parquet are) or --data <dir> (to build them first)', 'work');
-  const repo = await loadRepo(opts.repo);
+  const repo = await loadRepo(repoFile);
   const source = await viewTableSource(opts.work);
   return { project: repo.project, views: repo.views.map(servingSpec), source, close: () => void source.close?.() };
 }
@@ -92,7 +96,7 @@ export function register(program: Command): void {
     .description('push the latest feature values into the online store: a new snapshot version, published atomically')
     .option('--target <url>', 'online store: redis://… (RESP) or http(s)://… (Upstash REST, lockstep gateway) (default: $LOCKSTEP_STORE_URL)', process.env.LOCKSTEP_STORE_URL)
     .option('--token <token>', 'REST token for an http(s) target (default: $LOCKSTEP_STORE_TOKEN)', process.env.LOCKSTEP_STORE_TOKEN)
-    .option('--repo <config>', 'feature repo (lockstep.config.ts): its project and views; rows from its offline view tables')
+    .option('--repo <config>', `feature repo: its project and views; rows from its offline view tables (default: ${DEFAULT_REPO_FILE} unless --bundle)`)
     .option('--work <dir>', 'the view tables (features/<view>.parquet) to read')
     .option('--data <dir>', 'the repo sources: view tables are built or refreshed first when stale (tables go to --work, default <data>/.lockstep)')
     .option('--bundle <dir>', "materialize a model bundle's feature snapshot instead (project and views from its manifest)")

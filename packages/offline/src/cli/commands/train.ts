@@ -5,7 +5,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { clickDelayCdf } from '../../generator/index.ts';
-import { loadRepo } from '../../repo/index.ts';
+import { DEFAULT_REPO_FILE, loadRepo } from '../../repo/index.ts';
 import { trainBundle, type TrainingRun, type TrainingRunOptions } from '../../train/training-run.ts';
 import { trainTracked, type TrackedTraining } from '../../train/tracked-training.ts';
 import { openTracker } from '../../tracking/index.ts';
@@ -59,7 +59,7 @@ export function register(program: Command): void {
   program
     .command('train')
     .description('train a click model on a time window, evaluate it on a later one and write a model bundle')
-    .option('--repo <file>', 'feature repo config, e.g. examples/sponsored-ads/lockstep.config.ts', 'lockstep.config.ts')
+    .option('--repo <file>', 'feature repo config, e.g. examples/sponsored-ads/lockstep.config.ts', DEFAULT_REPO_FILE)
     .requiredOption('--data <dir>', "directory the repo's sources resolve against")
     .option('--work <dir>', 'where view tables and training sets go (default <data>/.lockstep)')
     .requiredOption('--model <name>', 'model of the repo, e.g. ads-ctr')

@@ -13,7 +13,7 @@ import { SingleBar } from 'cli-progress';
 import { InputError } from '@lockstep/sdk';
 import { verifyConsistency, type ConsistencyReport } from '../../consistency/verify-consistency.ts';
 import { openTarget } from '../../materialize/index.ts';
-import { parseDuration } from '../../repo/index.ts';
+import { DEFAULT_REPO_FILE, parseDuration } from '../../repo/index.ts';
 
 interface VerifyCliOptions {
   repo: string;
@@ -65,7 +65,7 @@ export function register(program: Command): void {
   program
     .command('verify-consistency')
     .description("replay logged impressions through the online store and score(); compare each one's input vector and score with its training row")
-    .option('--repo <config>', 'feature repo config', 'lockstep.config.ts')
+    .option('--repo <config>', 'feature repo config', DEFAULT_REPO_FILE)
     .requiredOption('--data <dir>', "directory the repo's sources (the logs) resolve against")
     .option('--work <dir>', 'where view tables and the replay set go (default <data>/.lockstep)')
     .requiredOption('--bundle <dir>', 'model bundle to verify (repeatable)', (v: string, prev: string[] = []) => [...prev, v])

@@ -189,7 +189,7 @@ describe('@lockstep/offline (the lockstep CLI), built and installed', () => {
     await writeFile(join(app(), 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', type: 'commonjs' }));
     await symlink(join(consumer, 'node_modules'), join(app(), 'node_modules'));
     const init = await run(lockstep(), ['init'], { cwd: app(), env: PLAIN_ENV });
-    expect(init.stdout).toMatch(/npx lockstep generate --out \. /);
+    expect(init.stdout).toMatch(/npx lockstep generate --out generated /);
     const train = (out: string) => ['train', '--data', join(gen, 'data'), '--work', `${out}-work`, '--model', 'ads-ctr', '--family', 'fm', '--train-start', '2026-01-01',
       '--train-end', '2026-01-03', '--eval-start', '2026-01-03', '--eval-end', '2026-01-04', '--out', out, '--no-progress', '--no-track'];
     await run(lockstep(), train(join(work, 'installed-bundle')), { cwd: app(), env: PLAIN_ENV });

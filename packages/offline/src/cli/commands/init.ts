@@ -38,9 +38,9 @@ export function nextSteps(dir: string): string[] {
   const day = (n: number) => new Date(Date.parse(`${GENERATE_DEFAULTS.start}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
   return [
     ...(cd ? [`cd ${/^[\w./-]+$/.test(cd) ? cd : JSON.stringify(cd)}`] : []),
-    `npx lockstep generate --out . --impressions 400000 --users 20000 --ads 1500 --advertisers 150 --days ${DAYS}   # logs into ./data`,
-    `npx lockstep train --data data --model ads-ctr --family fm --train-start ${day(1)} --train-end ${day(DAYS - 1)} \\`,
-    `  --eval-start ${day(DAYS - 1)} --eval-end ${day(DAYS)} --out bundles/ads-ctr --oracle oracle/oracle.parquet`,
+    `npx lockstep generate --out generated --impressions 400000 --users 20000 --ads 1500 --advertisers 150 --days ${DAYS}   # example logs`,
+    `npx lockstep train --data generated/data --model ads-ctr --family fm --train-start ${day(1)} --train-end ${day(DAYS - 1)} \\`,
+    `  --eval-start ${day(DAYS - 1)} --eval-end ${day(DAYS)} --out bundles/ads-ctr --oracle generated/oracle/oracle.parquet`,
     'npx lockstep ui   # the run, its curves and report',
   ];
 }

@@ -3,20 +3,18 @@
  * rows it is given, creates a scorer from a bundle URL through `@lockstep/sdk/browser` (IndexedDB bundle cache)
  * and scores one request.
  */
-import { MemoryStore, createScorer, type FeatureViewSpec, type ScoreRequest, type WriteRow } from '@lockstep/sdk/browser';
+import { createScorer, type ScoreRequest } from '@lockstep/sdk/browser';
+import { memoryStoreWith, type ViewRows } from './memory-store-rows.ts';
 
 export interface PageInput {
   bundleUrl: string;
   project: string;
-  views: Array<{ view: FeatureViewSpec; rows: WriteRow[] }>;
+  views: ViewRows[];
   request: ScoreRequest;
 }
 
 async function scoreInBrowser(input: PageInput) {
-  const store = new MemoryStore();
-  const version = await store.allocateVersion(input.project);
-  for (const { view, rows } of input.views) await store.writeRows(view, rows, { project: input.project, version, keyExpiry: false });
-  await store.publish(input.views.map(({ view }) => ({ view, version, watermark: { version, asOfMs: 0 } })), { project: input.project, force: true });
+  const store = await memoryStoreWith(input.project, input.views);
   const scorer = await createScorer({ bundle: input.bundleUrl, store, deadlineMs: Infinity });
   const result = await scorer.score(input.request);
   return { model: scorer.model, scores: result.scores, degraded: result.degraded };

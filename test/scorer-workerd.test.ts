@@ -1,0 +1,85 @@
+/**
+ * The SDK in workerd, the runtime of Cloudflare Workers (through miniflare, the local simulator): a Worker bundled
+ * by esbuild as Workers are (format esm, the workerd/worker/browser conditions, the .wasm imported as a module)
+ * fills a MemoryStore, loads a bundle and scores, with the built-in evaluator and with onnxruntime-web (its wasm
+ * handed over precompiled, as workerd requires). Its scores equal Node's bit for bit on each engine, for both
+ * model families. miniflare and its workerd binary come from npm (a dev dependency), so this never skips.
+ */
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build } from 'esbuild';
+import { Miniflare } from 'miniflare';
+import { MemoryStore, createScorer, type FeatureViewSpec, type OnlineStoreCore, type WriteRow } from '@lockstep/sdk';
+import { onnxruntimeWebBackend } from '@lockstep/sdk/onnxruntime-web';
+import { scoreFixture, type ScoreFixture } from './support/score-fixture.ts';
+import type { ViewRows } from './support/memory-store-rows.ts';
+import type { WorkerInput } from './support/workerd-score-worker.ts';
+
+const ORT_WASM = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-web/wasm')), 'ort-wasm-simd-threaded.wasm');
+
+let mf: Miniflare;
+
+beforeAll(async () => {
+  const worker = await build({
+    entryPoints: [new URL('./support/workerd-score-worker.ts', import.meta.url).pathname],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    conditions: ['workerd', 'worker', 'browser'],
+    external: ['*.wasm'],
+    write: false,
+    logLevel: 'silent',
+  });
+  // The modules listed one by one: onnxruntime-web holds a non-literal import() that module discovery refuses.
+  mf = new Miniflare({
+    modulesRoot: '/',
+    modules: [
+      { type: 'ESModule', path: '/worker.mjs', contents: worker.outputFiles[0].text },
+      { type: 'CompiledWasm', path: '/ort-wasm-simd-threaded.wasm', contents: await readFile(ORT_WASM) },
+    ],
+    compatibilityDate: '2026-04-01',
+  });
+}, 60_000);
+afterAll(async () => {
+  await mf?.dispose();
+});
+
+/** The fixture's rows, captured as written, for the Worker's own MemoryStore. */
+async function rowsOf(fx: ScoreFixture): Promise<ViewRows[]> {
+  const views: ViewRows[] = [];
+  const capture = {
+    allocateVersion: async () => 1,
+    writeRows: async (view: FeatureViewSpec, rows: WriteRow[]) => void views.push({ view, rows: [...rows] }),
+    publish: async () => ({ previous: {}, current: {} }),
+  };
+  await fx.fill(capture as unknown as OnlineStoreCore);
+  return views;
+}
+
+describe('scoring in workerd (Cloudflare Workers)', () => {
+  for (const family of ['lr', 'fm'] as const) {
+    it(`scores a ${family} bundle as Node does, bit for bit, on the built-in evaluator and on onnxruntime-web`, async () => {
+      const fx = await scoreFixture({ family, users: 5, ads: 40, advertisers: 6, categories: 4, candidates: 12, factors: 4 });
+      const views = await rowsOf(fx);
+      const memory = new MemoryStore();
+      await fx.fill(memory);
+      const bundle = Object.fromEntries([...fx.bundle].map(([name, bytes]) => [name, Buffer.from(bytes).toString('base64')]));
+      for (const engine of ['builtin', 'onnxruntime-web'] as const) {
+        const input: WorkerInput = { bundle, project: fx.project, views, request: fx.request(2), engine };
+        const res = await mf.dispatchFetch('http://worker/', { method: 'POST', body: JSON.stringify(input) });
+        const got = (await res.json()) as { error?: string; model: { backend: string; mode: string }; scores: number[]; degraded: boolean };
+        expect([engine, res.status, got.error]).toEqual([engine, 200, undefined]);
+
+        const engines = engine === 'builtin' ? ['builtin'] : [onnxruntimeWebBackend()];
+        const node = await createScorer({ bundle: fx.bundle, store: memory, deadlineMs: Infinity, engines });
+        const expected = await node.score(fx.request(2));
+        expect(got.model).toMatchObject({ backend: engine, mode: node.model.mode });
+        expect(got.degraded).toBe(false);
+        expect(got.scores).toHaveLength(12);
+        expect(got.scores).toEqual(expected.scores);
+      }
+    }, 60_000);
+  }
+});

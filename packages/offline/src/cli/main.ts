@@ -13,7 +13,7 @@ const program = new Command('lockstep')
   .showHelpAfterError('(add --help for the options)');
 // Not commander's .version(string): the commit costs two git calls, so it is computed only when asked for. It is
 // the code version bundles record.
-program.option('-V, --version', 'print the version (the package version, and the git commit in a checkout)').on('option:version', () => {
+program.option('-V, --version', 'print the version (the package version and the git commit of the checkout, or the one a build was made from)').on('option:version', () => {
   console.log(codeVersion());
   process.exit(0);
 });

@@ -9,9 +9,10 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
-import { MemoryStore, createScorer, sha256Hex, type OnlineStoreCore, type WriteRow, type FeatureViewSpec } from '@lockstep/sdk';
-import { scoreFixture, type ScoreFixture } from './support/score-fixture.ts';
+import { MemoryStore, createScorer, sha256Hex } from '@lockstep/sdk';
+import { SMALL_SCORE_FIXTURE, scoreFixture, type ScoreFixture } from './support/score-fixture.ts';
 import type { PageInput } from './support/browser-score-page.ts';
+import { capturedRows } from './support/memory-store-rows.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
@@ -24,17 +25,12 @@ describe.skipIf(!available && process.env.CI !== 'true')('scoring in headless Ch
   let origin: string;
   let browser: Browser;
   const requested: string[] = [];
-  const views: PageInput['views'] = [];
+  let views: PageInput['views'];
 
   beforeAll(async () => {
-    fx = await scoreFixture({ family: 'fm', users: 5, ads: 40, advertisers: 6, categories: 4, candidates: 12, factors: 4 });
-    // Capture the fixture's rows to hand them to the page's own MemoryStore.
-    const capture = {
-      allocateVersion: async () => 1,
-      writeRows: async (view: FeatureViewSpec, rows: WriteRow[]) => void views.push({ view, rows: [...rows] }),
-      publish: async () => ({ previous: {}, current: {} }),
-    };
-    await fx.fill(capture as unknown as OnlineStoreCore);
+    fx = await scoreFixture({ family: 'fm', ...SMALL_SCORE_FIXTURE });
+    // The fixture's rows, handed to the page's own MemoryStore.
+    views = await capturedRows((store) => fx.fill(store));
     const page = await build({
       entryPoints: [new URL('./support/browser-score-page.ts', import.meta.url).pathname],
       bundle: true,

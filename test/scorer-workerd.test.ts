@@ -13,11 +13,11 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
-import { MemoryStore, UpstashStore, createScorer, type FeatureViewSpec, type OnlineStoreCore, type WriteRow } from '@lockstep/sdk';
+import { MemoryStore, UpstashStore, createScorer } from '@lockstep/sdk';
 import { onnxruntimeWebBackend } from '@lockstep/sdk/onnxruntime-web';
 import { useStoreServers } from './support/online-stores.ts';
-import { scoreFixture, type ScoreFixture } from './support/score-fixture.ts';
-import type { ViewRows } from './support/memory-store-rows.ts';
+import { SMALL_SCORE_FIXTURE, scoreFixture } from './support/score-fixture.ts';
+import { capturedRows } from './support/memory-store-rows.ts';
 import type { WorkerInput } from './support/workerd-score-worker.ts';
 
 const ORT_WASM = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-web/wasm')), 'ort-wasm-simd-threaded.wasm');
@@ -60,23 +60,11 @@ async function scoreInWorker(input: WorkerInput) {
 
 const base64Files = (files: Map<string, Uint8Array>) => Object.fromEntries([...files].map(([name, bytes]) => [name, Buffer.from(bytes).toString('base64')]));
 
-/** The fixture's rows, captured as written, for the Worker's own MemoryStore. */
-async function rowsOf(fx: ScoreFixture): Promise<ViewRows[]> {
-  const views: ViewRows[] = [];
-  const capture = {
-    allocateVersion: async () => 1,
-    writeRows: async (view: FeatureViewSpec, rows: WriteRow[]) => void views.push({ view, rows: [...rows] }),
-    publish: async () => ({ previous: {}, current: {} }),
-  };
-  await fx.fill(capture as unknown as OnlineStoreCore);
-  return views;
-}
-
 describe('scoring in workerd (Cloudflare Workers)', () => {
   for (const family of ['lr', 'fm'] as const) {
     it(`scores a ${family} bundle as Node does, bit for bit, on the built-in evaluator and on onnxruntime-web`, async () => {
-      const fx = await scoreFixture({ family, users: 5, ads: 40, advertisers: 6, categories: 4, candidates: 12, factors: 4 });
-      const views = await rowsOf(fx);
+      const fx = await scoreFixture({ family, ...SMALL_SCORE_FIXTURE });
+      const views = await capturedRows((store) => fx.fill(store));
       const memory = new MemoryStore();
       await fx.fill(memory);
       const bundle = base64Files(fx.bundle);
@@ -96,7 +84,7 @@ describe('scoring in workerd (Cloudflare Workers)', () => {
 
   it('reads the features over HTTP from inside workerd (Upstash REST, lockstep gateway, redis-server)', async (ctx) => {
     if (!haveRedis) return ctx.skip();
-    const fx = await scoreFixture({ family: 'fm', users: 5, ads: 40, advertisers: 6, categories: 4, candidates: 12, factors: 4 });
+    const fx = await scoreFixture({ family: 'fm', ...SMALL_SCORE_FIXTURE });
     const { gateway, token } = servers();
     const http = new UpstashStore({ url: gateway.url, token });
     await fx.fill(http);

@@ -49,6 +49,9 @@ export interface ScoreFixtureOptions {
   seed?: number;
 }
 
+/** A fixture small enough to ship to a browser page or a Worker as JSON: 5 users, 40 ads, 12 candidates, K = 4. */
+export const SMALL_SCORE_FIXTURE = { users: 5, ads: 40, advertisers: 6, categories: 4, candidates: 12, factors: 4 } as const;
+
 export interface ScoreFixture {
   manifest: BundleManifest;
   /** The bundle's files (manifest.json, model.onnx). */

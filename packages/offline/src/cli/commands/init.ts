@@ -20,7 +20,7 @@ const TEMPLATE_PLACES = ['../../templates/sponsored-ads/lockstep.config.ts', '..
 const EXAMPLE_PATH = 'examples/sponsored-ads/lockstep.config.ts';
 
 /** The sponsored-ads repo as a new project's lockstep.config.ts. */
-export function sponsoredAdsTemplate(): string {
+function sponsoredAdsTemplate(): string {
   for (const place of TEMPLATE_PLACES) {
     const file = fileURLToPath(new URL(place, import.meta.url));
     if (existsSync(file)) return readFileSync(file, 'utf8').replaceAll(EXAMPLE_PATH, DEFAULT_REPO_FILE);
@@ -32,7 +32,7 @@ export function sponsoredAdsTemplate(): string {
 const DAYS = 10;
 
 /** The commands after `init`, from the folder it was run in. */
-export function nextSteps(dir: string): string[] {
+function nextSteps(dir: string): string[] {
   const cd = relative(process.cwd(), dir);
   // Dates follow the generator's default first day, which the printed `generate` does not override.
   const day = (n: number) => new Date(Date.parse(`${GENERATE_DEFAULTS.start}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);

@@ -17,23 +17,20 @@ export const DEFAULT_REPO_FILE = 'lockstep.config.ts';
 /** Imports a repo definition file without validating it. The module's default export (or `repo` export) is the repo. */
 export async function importRepoDefinition(path: string): Promise<RepoDefinition> {
   const file = resolve(path);
+  let isDirectory: boolean;
   try {
-    await stat(file);
+    isDirectory = (await stat(file)).isDirectory();
   } catch (err) {
     throw new InputError(`feature repo file not found: ${file}`, 'repo', { cause: err });
   }
+  if (isDirectory) throw new InputError(`${file} is a folder: give the repo file (e.g. ${join(file, DEFAULT_REPO_FILE)})`, 'repo');
   let mod: Record<string, unknown>;
   try {
     mod = file.endsWith('.json')
       ? { default: JSON.parse(await readFile(file, 'utf8')) as unknown }
       : ((await tsImport(pathToFileURL(file).href, import.meta.url)) as Record<string, unknown>);
   } catch (err) {
-    const why = await whyCommonJs(file);
-    // The usual cause there: a CommonJS config that imports all of '@lockstep/offline' loads a second copy of it.
-    const hint = why
-      ? ` (it is compiled as CommonJS: ${why}; import the define helpers from '@lockstep/offline/define', which loads nothing else, or make the file an ES module)`
-      : '';
-    throw new DefinitionError([`${file}: could not be loaded: ${err instanceof Error ? err.message : String(err)}${hint}`], { cause: err });
+    throw new DefinitionError([`${file}: could not be loaded: ${await explainLoadFailure(file, err)}`], { cause: err });
   }
   // A TypeScript file outside an ESM package is compiled as CommonJS, so its exports arrive wrapped once more
   // under `default`.
@@ -49,6 +46,19 @@ export async function importRepoDefinition(path: string): Promise<RepoDefinition
 /** Imports and validates a repo file; throws a DefinitionError listing every problem. */
 export async function loadRepo(path: string): Promise<ResolvedRepo> {
   return validateRepo(await importRepoDefinition(path));
+}
+
+/** The loader's message (its first line: Node appends the require stack), with what to do where that is known. */
+async function explainLoadFailure(file: string, err: unknown): Promise<string> {
+  const message = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+  const code = (err as { code?: unknown }).code;
+  if ((code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') && message.includes('@lockstep/offline')) {
+    return `${message} (the repo imports lockstep's define helpers: install @lockstep/offline in the project that holds it)`;
+  }
+  // A CommonJS config that imports all of '@lockstep/offline' loads a second copy of it, which fails in one of
+  // these ways; nothing else gets this hint.
+  const why = /Cannot redefine property|ERR_REQUIRE_ESM|require\(\) of ES Module|Cannot use import statement outside a module/.test(message) ? await whyCommonJs(file) : undefined;
+  return why ? `${message} (it is compiled as CommonJS: ${why}; import the define helpers from '@lockstep/offline/define', which loads nothing else, or make the file an ES module)` : message;
 }
 
 /**

@@ -191,19 +191,17 @@ describe('loadRepo', () => {
     }
   });
 
-  it('says when a config that failed to load was compiled as CommonJS, and why, and not for an ES module', async () => {
+  it('names why a config did not load: a folder, its own error, lockstep not installed where it is', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lockstep-repo-scope-'));
     try {
-      const failing = "throw new Error('boom');\nexport default {};\n";
+      await expect(loadRepo(dir)).rejects.toThrow(`${dir} is a folder: give the repo file (e.g. ${join(dir, 'lockstep.config.ts')})`);
       await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'p', type: 'commonjs' }));
-      await writeFile(join(dir, 'cjs.ts'), failing);
-      const cjs = `${join(dir, 'cjs.ts')}: could not be loaded: boom (it is compiled as CommonJS: ${join(dir, 'package.json')} does not say "type": "module"; import the define helpers from '@lockstep/offline/define', which loads nothing else, or make the file an ES module)`;
-      await expect(loadRepo(join(dir, 'cjs.ts'))).rejects.toMatchObject({ issues: [cjs] });
-      await writeFile(join(dir, 'esm.mts'), failing);
-      await expect(loadRepo(join(dir, 'esm.mts'))).rejects.toMatchObject({ issues: [`${join(dir, 'esm.mts')}: could not be loaded: boom`] });
-      await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'p', type: 'module' }));
-      await writeFile(join(dir, 'esm.ts'), failing);
-      await expect(loadRepo(join(dir, 'esm.ts'))).rejects.toMatchObject({ issues: [`${join(dir, 'esm.ts')}: could not be loaded: boom`] });
+      // An error of the config's own: its message, no hint.
+      await writeFile(join(dir, 'boom.ts'), "throw new Error('boom');\nexport default {};\n");
+      await expect(loadRepo(join(dir, 'boom.ts'))).rejects.toMatchObject({ issues: [`${join(dir, 'boom.ts')}: could not be loaded: boom`] });
+      // The helpers' package is not installed where the repo is.
+      await writeFile(join(dir, 'repo.ts'), "import { defineRepo } from '@lockstep/offline';\nexport default defineRepo({} as never);\n");
+      await expect(loadRepo(join(dir, 'repo.ts'))).rejects.toThrow(/Cannot find module '@lockstep\/offline'.* \(the repo imports lockstep's define helpers: install @lockstep\/offline in the project that holds it\)$/m);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

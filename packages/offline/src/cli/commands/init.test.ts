@@ -43,6 +43,24 @@ describe('lockstep init', () => {
     expect(manifest.metrics.auc).toBeGreaterThan(0.65);
   }, 120_000);
 
+  it('a CommonJS repo importing the whole package fails to load a second copy of it, and says what to do', async () => {
+    // As a user might write it in an `npm init` project: the helpers from the package root, not from /define.
+    const project = join(root(), 'cjs');
+    await run(process.execPath, [BIN, 'init', project]);
+    await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', type: 'commonjs' }));
+    const repo = join(project, 'lockstep.config.ts');
+    await writeFile(repo, (await readFile(repo, 'utf8')).replace("from '@lockstep/offline/define'", "from '@lockstep/offline'"));
+    await mkdir(join(project, 'node_modules/@lockstep'), { recursive: true });
+    await symlink(resolve(BIN, '../..'), join(project, 'node_modules/@lockstep/offline'));
+    const err = (await run(process.execPath, [BIN, 'features', 'validate'], { cwd: project }).catch((e: unknown) => e)) as { code: number; stderr: string };
+    expect(err.code).toBe(1);
+    expect(err.stderr).toContain(`(it is compiled as CommonJS: ${join(project, 'package.json')} does not say "type": "module"; import the define helpers from '@lockstep/offline/define'`);
+    // Done as it says, the repo loads.
+    await writeFile(repo, (await readFile(repo, 'utf8')).replace("from '@lockstep/offline'", "from '@lockstep/offline/define'"));
+    const { stdout } = await run(process.execPath, [BIN, 'features', 'validate'], { cwd: project });
+    expect(stdout).toContain('sponsored_ads');
+  });
+
   it('never overwrites a repo without --force, and leaves it as it was', async () => {
     const project = join(root(), 'mine');
     await run(process.execPath, [BIN, 'init', project]);

@@ -1,6 +1,7 @@
 /**
  * ValkeyStore's errors when the server cannot be reached: they name the server (password masked) and why, where
- * iovalkey alone says only "Reached the max retries per request limit". No server needed: a port nobody listens on.
+ * iovalkey alone says only "Reached the max retries per request limit". No server needed: a port nobody listens on,
+ * or one that accepts connections and never answers.
  */
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
@@ -49,6 +50,28 @@ describe('ValkeyStore without a server', () => {
       expect(ms.sort((a, b) => a - b)[2]).toBeLessThan(40);
     } finally {
       await store.close();
+    }
+  });
+
+  it('fails a command a server takes and never answers with STORE_TIMEOUT, instead of hanging; close does not hang', async () => {
+    // A server that accepts connections and reads, but never writes a byte back.
+    const sockets: import('node:net').Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket.on('data', () => {})));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    const store = new ValkeyStore({ url: `redis://127.0.0.1:${port}`, redisOptions: { commandTimeout: 300 } });
+    try {
+      const t0 = performance.now();
+      const err = await store.tryLock('ads', 'me', 1000).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreError);
+      expect(err).toMatchObject({ code: 'STORE_TIMEOUT', message: `RESP redis://127.0.0.1:${port}: no answer within 300 ms` });
+      expect(performance.now() - t0).toBeLessThan(3000);
+      const t1 = performance.now();
+      await store.close();
+      expect(performance.now() - t1).toBeLessThan(1500);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
     }
   });
 });

@@ -42,7 +42,9 @@ export type ValkeyStoreOptions = ValkeyStoreCommonOptions &
         url: string;
         /**
          * Extra iovalkey options. The store's defaults: `enableAutoPipelining: false` (the store batches itself),
-         * `maxRetriesPerRequest: 1` (a scorer has a deadline), `connectionName: 'lockstep-store'`.
+         * `maxRetriesPerRequest: 1` (a scorer has a deadline), `connectionName: 'lockstep-store'`, `commandTimeout:
+         * 10000` (a server that accepts the connection but never answers fails a call with STORE_TIMEOUT after 10 s,
+         * as UpstashStore's requests do, instead of hanging it; a scorer's own deadline is far shorter anyway).
          * @default {}
          */
         redisOptions?: RedisOptions;
@@ -83,6 +85,8 @@ function isReplyError(err: unknown): err is Error {
 interface ConnectionState {
   where: string;
   lastError?: Error;
+  /** iovalkey's commandTimeout, to name it when a command times out. */
+  commandTimeoutMs?: number;
 }
 
 /** The options of a plain connection to where `redis` connects, or undefined when it connects another way. */
@@ -131,6 +135,10 @@ class ValkeyTransport implements StoreTransport {
    */
   #explain(err: unknown): unknown {
     const state = this.#state;
+    // iovalkey's commandTimeout: the server took the command and never answered.
+    if (state && err instanceof Error && err.message === 'Command timed out') {
+      return new StoreError(`RESP ${state.where}: no answer within ${state.commandTimeoutMs} ms`, { timeout: true, cause: err });
+    }
     if (state?.lastError === undefined || this.#redis.status === 'ready' || isReplyError(err)) return err;
     return new Error(`not connected to ${state.where} (${state.lastError.message})`, { cause: err });
   }
@@ -208,10 +216,11 @@ export class ValkeyStore extends OnlineStoreCore {
         enableAutoPipelining: false,
         maxRetriesPerRequest: 1,
         connectionName: 'lockstep-store',
+        commandTimeout: 10_000,
         ...options.redisOptions,
       });
       where = options.url.replace(/\/\/[^@/]*@/, '//***@');
-      const connection: ConnectionState = { where };
+      const connection: ConnectionState = { where, commandTimeoutMs: redis.options.commandTimeout };
       state = connection;
       const onError = options.onError;
       redis.on('error', (err: Error) => {

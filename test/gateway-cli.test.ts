@@ -1,6 +1,7 @@
 /** `lockstep gateway` as a user runs it: a real process, a real port, a real redis-server. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { requireBinary, startRedisServer, type RedisServer } from './support/redis-server.ts';
 
@@ -68,4 +69,23 @@ describe.skipIf(!requireBinary('redis-server'))('lockstep gateway (CLI)', () => 
     expect(await run.exit).toBe(0);
     expect(run.err()).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+ → redis:\/\/127\.0\.0\.1/);
   });
+});
+
+describe('lockstep gateway (CLI) without Redis', () => {
+  it('exits 1 when it cannot listen, even while Redis is unreachable (its reconnects do not keep it alive)', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const runs = ['lockstep', 'iovalkey'].map((client) =>
+        collect(lockstep(['gateway', '--port', String(port), '--token', 'sometoken123456', '--redis-url', 'redis://127.0.0.1:1', '--redis-client', client])),
+      );
+      for (const run of runs) {
+        expect(await run.exit).toBe(1);
+        expect(run.err()).toContain(`lockstep: EADDRINUSE: listen EADDRINUSE: address already in use 127.0.0.1:${port}`);
+      }
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
+  }, 30_000);
 });

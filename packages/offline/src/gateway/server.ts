@@ -100,13 +100,20 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
   // Outlive the idle timeouts of load balancers in front (60 s on common ones), or they meet closed sockets.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? DEFAULT_GATEWAY_PORT, host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? DEFAULT_GATEWAY_PORT, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    // Not listening (port taken, no such address): let go of Redis too, or its reconnect attempts keep the process
+    // alive after the error.
+    await disconnect(redis);
+    throw err;
+  }
   const { port } = server.address() as AddressInfo;
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
 

@@ -6,11 +6,12 @@
  * (within 1e-6). The target mismatch rate is zero.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InputError } from '@lockstep/sdk';
 import { ValkeyStore } from '@lockstep/sdk/node';
 import { generate } from '@lockstep/offline';
 import { trainBundle } from '../packages/offline/src/train/training-run.ts';
@@ -89,6 +90,17 @@ describe('training/serving consistency', () => {
     expect(slot.training.index !== slot.served.index || slot.training.value !== slot.served.value).toBe(true);
     expect(slot.inputs.length).toBeGreaterThan(0);
     expect(slot.reason).toMatch(/__/);
+  });
+
+  it("refuses a bundle of another project (its keys are not the ones the replay writes)", async (ctx) => {
+    if (!redis) return ctx.skip();
+    const other = join(root, 'bundle-other-project');
+    await cp(join(root, 'bundle-lr'), other, { recursive: true });
+    const manifest = JSON.parse(await readFile(join(other, 'manifest.json'), 'utf8')) as { project: string };
+    await writeFile(join(other, 'manifest.json'), JSON.stringify({ ...manifest, project: 'another_project' }));
+    const err = await replay({ bundles: [other], start: windows.evalStart, end: windows.evalEnd }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toBe(`bundle ${other} is of project "another_project", the repo is "sponsored_ads"`);
   });
 
   it('runs as `lockstep verify-consistency`, exit code 0 when consistent and 1 with the skew explained', async (ctx) => {

@@ -146,6 +146,9 @@ export async function verifyConsistency(options: VerifyConsistencyOptions): Prom
     // The bundles, each with a scorer over the store and an independent engine for the offline scores.
     for (const dir of options.bundles) {
       const { manifest, files } = await loadNodeBundle(dir);
+      // Another project's bundle would be served from that project's keys while the replay writes this one's: every
+      // feature would be stale or defaulted, and the mismatches would blame the features.
+      if (manifest.project !== fs.repo.project) throw new InputError(`bundle ${dir} is of project "${manifest.project}", the repo is "${fs.repo.project}"`, 'bundle');
       const model = fs.repo.models[manifest.name];
       if (!model) throw new InputError(`bundle ${dir} is model "${manifest.name}", which the repo does not define`, 'bundle');
       const scorer = await createScorer({ bundle: dir, store: options.store, deadlineMs: Infinity, strict: true });

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Table } from 'apache-arrow';
 import { featureColumn, InputError, LockstepError, specInputs, type FeatureViewSpec } from '@lockstep/sdk';
@@ -450,8 +450,11 @@ export class FeatureStore {
     const metaPath = `${path}.json`;
     const fingerprint = await this.fingerprint(view);
     if (!force) {
-      const meta = await readFile(metaPath, 'utf8').then((t) => JSON.parse(t) as { fingerprint: string; rows: number }, () => undefined);
-      if (meta?.fingerprint === fingerprint) {
+      const meta = await readFile(metaPath, 'utf8').then((t) => JSON.parse(t) as { fingerprint: string; rows: number; bytes?: number }, () => undefined);
+      // The metadata vouches for the table only while the table is there, at the size it was written (a deleted or
+      // truncated table would otherwise count as current, and only a later query would find out).
+      const bytes = await stat(path).then((st) => st.size, () => undefined);
+      if (meta?.fingerprint === fingerprint && bytes !== undefined && (meta.bytes === undefined || meta.bytes === bytes)) {
         return { name: view.name, path, rows: meta.rows, built: false, seconds: (performance.now() - started) / 1000 };
       }
     }
@@ -463,7 +466,8 @@ export class FeatureStore {
         this.executor.run(this.dialect.copyToParquet(viewQuery(this.sql, view, view.usesLabels ? LABEL_TIMES : undefined), tmp), onFraction), (n) => n);
       await rename(tmp, path);
       const seconds = (performance.now() - started) / 1000;
-      await writeFile(metaPath, `${JSON.stringify({ view: view.name, fingerprint, rows, builtAt: new Date().toISOString(), seconds, spec: servingSpec(view) }, null, 2)}\n`);
+      const { size: bytes } = await stat(path);
+      await writeFile(metaPath, `${JSON.stringify({ view: view.name, fingerprint, rows, bytes, builtAt: new Date().toISOString(), seconds, spec: servingSpec(view) }, null, 2)}\n`);
       return { name: view.name, path, rows, built: true, seconds };
     } catch (err) {
       await rm(tmp, { force: true });

@@ -1,7 +1,7 @@
 /** `lockstep features` and `lockstep dataset` as a user runs them: the real CLI in a child process, on tiny data. */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -56,6 +56,16 @@ describe('lockstep features / dataset', () => {
     }
     // Not a terminal: one log line per finished step on stderr.
     expect(build.stderr).toMatch(/lockstep: view u done in [\d.]+ s, \d+ rows/);
+    // Built again: nothing to do. A table deleted or cut short is built again, though its metadata is current.
+    const builtFlags = async () => {
+      const again = await lockstep(['features', 'build', '--repo', repoFile, '--data', join(dir, 'data'), '--work', work]);
+      expect(again.code, again.stderr).toBe(0);
+      return (JSON.parse(again.stdout) as { views: Array<{ name: string; built: boolean }> }).views.map((v) => [v.name, v.built]);
+    };
+    expect(await builtFlags()).toEqual([['u', false], ['a', false], ['uc', false]]);
+    await rm(built.views[1].path);
+    await truncate(built.views[2].path, 100);
+    expect(await builtFlags()).toEqual([['u', false], ['a', true], ['uc', true]]);
 
     const out = join(dir, 'train.parquet');
     const ds = await lockstep([

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
+import { TrackingError } from '@lockstep/sdk';
 
 function tempName(file: string): string {
   return path.join(path.dirname(file), `.tmp-${path.basename(file)}-${process.pid}-${randomBytes(4).toString('hex')}`);
@@ -106,9 +107,16 @@ export async function readTextIfExists(file: string): Promise<string | undefined
   }
 }
 
+/** A JSON file's value, or undefined when it does not exist; a file that is not JSON is a TrackingError naming it. */
 export async function readJsonIfExists<T>(file: string): Promise<T | undefined> {
   const text = await readTextIfExists(file);
-  return text === undefined ? undefined : (JSON.parse(text) as T);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    // Files are replaced atomically, so this is damage from outside (an edit, a disk): say which file it is.
+    throw new TrackingError('CORRUPT_FILE', `${file} is not valid JSON (${(err as Error).message}): repair or remove it`, { cause: err });
+  }
 }
 
 /**

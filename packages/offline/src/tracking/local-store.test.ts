@@ -139,6 +139,17 @@ describe('LocalStore runs', () => {
     expect((await store.getRun(info.runId)).data.metrics.m.value).toBe(3);
   });
 
+  it('names a damaged meta.json in a TrackingError (no bare SyntaxError) when reading or searching its run', async () => {
+    const { info } = await store.createRun({ experimentId: '0' });
+    const file = path.join(root, 'experiments', '0', 'runs', info.runId, 'meta.json');
+    await fs.writeFile(file, '{broken');
+    for (const read of [store.getRun(info.runId), store.searchRuns({ experimentIds: ['0'] })]) {
+      const err = await errorOf(read);
+      expect(err).toMatchObject({ code: 'TRACKING_ERROR', errorCode: 'CORRUPT_FILE' });
+      expect(err.message).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not valid JSON \\(.*\\): repair or remove it$`));
+    }
+  });
+
   it('records dataset inputs once per name, digest and context', async () => {
     const { info } = await store.createRun({ experimentId: '0' });
     const input = { name: 'train', digest: 'abc', sourceType: 'local', source: '{"uri": "file:///d"}', tags: { 'mlflow.data.context': 'training' } };

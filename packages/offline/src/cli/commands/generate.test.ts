@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, run, useTempRoot } from '../test-support/cli-harness.ts';
@@ -14,6 +14,19 @@ describe('lockstep generate', () => {
     expect(stdout).toContain('data/impressions.parquet');
     const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
     expect(manifest).toMatchObject({ seed: 9, rows: { impressions: 20_000, users: 500, ads: 50, advertisers: 5 } });
+  });
+
+  it('does not replace a data set already in --out unless told to (--overwrite)', async () => {
+    const out = join(root(), 'existing');
+    await mkdir(join(out, 'data'), { recursive: true });
+    await writeFile(join(out, 'data/impressions.parquet'), 'mine');
+    const args = ['generate', '--out', out, '--impressions', '1000', '--users', '50', '--ads', '10', '--advertisers', '2', '--days', '1', '--no-progress'];
+    const err = (await run(process.execPath, [BIN, ...args]).catch((e: unknown) => e)) as { code: number; stderr: string };
+    expect(err.code).toBe(1);
+    expect(err.stderr).toBe(`lockstep: INVALID_INPUT: ${out} already holds data/impressions.parquet: --overwrite replaces them\n`);
+    expect(await readFile(join(out, 'data/impressions.parquet'), 'utf8')).toBe('mine');
+    await run(process.execPath, [BIN, ...args, '--overwrite']);
+    expect((await readFile(join(out, 'data/impressions.parquet'))).subarray(0, 4).toString()).toBe('PAR1');
   });
 
   it('fails with a typed error for a bad option', async () => {

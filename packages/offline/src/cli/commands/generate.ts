@@ -4,7 +4,10 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { GENERATE_DEFAULTS, generate } from '../../generator/index.ts';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError } from '@lockstep/sdk';
+import { GENERATED_FILES, GENERATE_DEFAULTS, generate } from '../../generator/index.ts';
 
 /** Accepts 10000000, 10_000_000 and 1e7. */
 function count(name: string) {
@@ -25,6 +28,7 @@ interface GenerateCliOptions {
   start: string;
   seed: number;
   progress: boolean;
+  overwrite?: boolean;
 }
 
 function megabytes(bytes: number): string {
@@ -44,8 +48,12 @@ export function register(program: Command): void {
     .option('--days <n>', 'days simulated', count('--days'), d.days)
     .option('--start <date>', 'first day, YYYY-MM-DD (UTC)', d.start)
     .option('--seed <n>', 'random seed (same seed and options → identical files)', count('--seed'), d.seed)
+    .option('--overwrite', 'replace the data set already in --out')
     .option('--no-progress', 'no progress bar on stderr')
     .action(async (opts: GenerateCliOptions) => {
+      // The files a run replaces (other files in --out stay): someone's data set is not overwritten by surprise.
+      const existing = ['manifest.json', ...Object.values(GENERATED_FILES)].filter((f) => existsSync(join(opts.out, f)));
+      if (existing.length && !opts.overwrite) throw new InputError(`${opts.out} already holds ${existing.join(', ')}: --overwrite replaces them`, 'out');
       const bar = new cliProgress.SingleBar(
         {
           stream: process.stderr,

@@ -18,6 +18,8 @@ export interface TrackedTrainingOptions extends TrainingRunOptions {
   tags?: Record<string, string>;
   /** Register the bundle as a new version of this registered model, pointing these aliases at it. */
   register?: { name: string; aliases?: string[] };
+  /** Called with the run once it is started: a caller that can be interrupted ends it KILLED (`lockstep train`). */
+  onRun?: (run: Run) => void;
 }
 
 export interface TrackedTraining extends TrainingRun {
@@ -28,12 +30,13 @@ export interface TrackedTraining extends TrainingRun {
 
 /** Trains, evaluates and exports like {@link trainBundle}, recording the run; a failed run is marked FAILED. */
 export async function trainTracked(options: TrackedTrainingOptions): Promise<TrackedTraining> {
-  const { tracker, experiment, runName, tags, register, ...run } = options;
+  const { tracker, experiment, runName, tags, register, onRun, ...run } = options;
   const family = run.training.family;
   await checkTrainingRun(run);
   return tracker.withRun(
     { experiment: experiment ?? run.model, name: runName ?? `${run.model}-${family}`, tags: { 'lockstep.model': run.model, 'lockstep.family': family, ...tags } },
     async (tracked: Run) => {
+      onRun?.(tracked);
       const requested = {
         model: run.model,
         family,

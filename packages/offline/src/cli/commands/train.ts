@@ -8,7 +8,7 @@ import { clickDelayCdf } from '../../generator/index.ts';
 import { DEFAULT_REPO_FILE, loadRepo } from '../../repo/index.ts';
 import { trainBundle, type TrainingRun, type TrainingRunOptions } from '../../train/training-run.ts';
 import { trainTracked, type TrackedTraining } from '../../train/tracked-training.ts';
-import { openTracker } from '../../tracking/index.ts';
+import { openTracker, type Run } from '../../tracking/index.ts';
 import { timeArgument } from '../time-option.ts';
 import { InputError, type ModelFamily } from '@lockstep/sdk';
 
@@ -106,11 +106,21 @@ export function register(program: Command): void {
       const fm = Object.fromEntries(Object.entries({ factors: opts.factors, learningRate: opts.fmLearningRate, l2: opts.fmL2 }).filter(([, v]) => v !== undefined));
       // Every run is recorded unless --no-track: params, curves, evaluation, lineage, the bundle as an artifact.
       const tracker = opts.track ? await openTracker(opts.trackingUri) : undefined;
+      // Ctrl-C (or a SIGTERM) mid-run: the recorded run ends KILLED, not RUNNING forever, then the process stops as
+      // a killed one would. (Training yields between batches, so this runs within one batch.)
+      let active: Run | undefined;
+      const interrupted = (signal: NodeJS.Signals) => {
+        console.error(`lockstep train: ${signal}: stopping${active ? `; run ${active.id} ends KILLED` : ''}`);
+        void (active?.end('KILLED') ?? Promise.resolve()).catch(() => undefined).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+      };
+      process.once('SIGINT', interrupted);
+      process.once('SIGTERM', interrupted);
       const trainer = (options: TrainingRunOptions): Promise<TrainingRun & Partial<TrackedTraining>> =>
         tracker
           ? trainTracked({
               ...options,
               tracker,
+              onRun: (r) => (active = r),
               ...(opts.experiment ? { experiment: opts.experiment } : {}),
               ...(opts.register ? { register: { name: opts.register, aliases: opts.alias ?? [] } } : {}),
             })
@@ -151,6 +161,8 @@ export function register(program: Command): void {
         },
       });
       if (barOn) bar.stop();
+      process.off('SIGINT', interrupted);
+      process.off('SIGTERM', interrupted);
       const m = run.manifest.metrics;
       const f = (x: number | undefined) => (x === undefined ? '–' : x.toFixed(4));
       console.error(

@@ -70,6 +70,18 @@ describe('MlflowClient HTTP', () => {
     expect(err.message).toContain('could not reach');
   });
 
+  it('does not retry a server that takes the request and never answers: one timeout, one NETWORK_ERROR', async () => {
+    const seen: IncomingMessage['headers'][] = [];
+    server = createServer((req) => void seen.push(req.headers)); // reads the request, never answers
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const client = new MlflowClient(url, { retryBaseMs: 1, maxRetries: 3, timeoutMs: 200 });
+    const err = (await client.getExperiment('1').catch((e: unknown) => e)) as MlflowError;
+    expect([err.status, err.errorCode, client.requestCount, seen.length]).toEqual([0, 'NETWORK_ERROR', 1, 1]);
+    expect(err.message).toContain(`no answer from ${url} within 200 ms`);
+    server.closeAllConnections();
+  });
+
   it('sends bearer or basic auth and maps an auth failure to a typed error', async () => {
     const { url, seen } = await scripted([[200, EXPERIMENT]]);
     await new MlflowClient(url, { token: 't0k' }).getExperiment('7');

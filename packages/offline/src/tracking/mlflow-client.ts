@@ -157,6 +157,11 @@ export class MlflowClient implements TrackingBackend {
         this.requestCount++;
         response = await this.#fetch(url, { method, headers, body: body as BodyInit | undefined, signal: AbortSignal.timeout(this.#timeoutMs) });
       } catch (err) {
+        // A server that took the request and said nothing for the whole timeout is not retried: each attempt would
+        // wait as long again (4 retries of 60 s left `lockstep runs list` silent for 5 minutes).
+        if (err instanceof Error && err.name === 'TimeoutError') {
+          throw new MlflowError(0, 'NETWORK_ERROR', `no answer from ${this.#base} within ${this.#timeoutMs} ms`, endpoint, { cause: err });
+        }
         if (attempt < this.#maxRetries) {
           await this.#backoff(attempt);
           continue;

@@ -114,8 +114,11 @@ describe('lockstep train (CLI)', () => {
       [{ trainStart: '2026-02-30' }, /trainStart must be a Date, an ISO-8601 time/],
       [{ out: root }, /bundle folder .* already exists \(overwrite, --overwrite on the CLI, replaces it\)/],
       [{ oracle: { path: join(root, 'nope.parquet') } }, /oracle file not found: .*nope\.parquet/],
+      // A place the bundle cannot be written: found before training, not after.
+      [{ out: join(root, 'a-file', 'bundle') }, /^cannot write the bundle folder .*a-file\/bundle: .*(EEXIST|ENOTDIR)/],
       [{ slices: ['position', 'nope'] }, /unknown slice column "nope" \(the evaluation set's columns: .*position/],
     ];
+    await writeFile(join(root, 'a-file'), 'x');
     const tracker = await openTracker(join(root, 'tracking-refused'));
     for (const [change, message] of refusals) {
       const err = await trainTracked({ ...base, ...change, tracker }).catch((e: unknown) => e);

@@ -3,8 +3,8 @@
  * evaluation sets for two time windows, train, evaluate on the later window (beside the Bayes limit when an oracle
  * is given), write the report, snapshot the latest features as of the training cut-off, and write the bundle.
  */
-import { mkdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { InputError, type BundleManifest, type FeatureViewSpec } from '@lockstep/sdk';
 import { FeatureStore, type ProgressListener, type TrainingSetResult } from '../engine/index.ts';
 import { toEpochMs } from '../engine/time.ts';
@@ -83,6 +83,18 @@ export async function checkTrainingRun(options: TrainingRunOptions): Promise<voi
   const exists = (path: string) => stat(path).then(() => true, () => false);
   if (!options.overwrite && (await exists(resolve(options.out)))) {
     throw new InputError(`bundle folder ${resolve(options.out)} already exists (overwrite, --overwrite on the CLI, replaces it)`, 'out');
+  }
+  // The bundle is written beside its folder (a temp folder, then a rename) after all the training: find out now,
+  // not after the work, that the place cannot be written. A probe file, not access(): root passes access() on
+  // folders that still refuse files (sysfs, read-only mounts).
+  const parent = dirname(resolve(options.out));
+  try {
+    await mkdir(parent, { recursive: true });
+    const probe = join(parent, `.lockstep-probe-${process.pid}`);
+    await writeFile(probe, '');
+    await rm(probe);
+  } catch (err) {
+    throw new InputError(`cannot write the bundle folder ${resolve(options.out)}: ${(err as Error).message}`, 'out', { cause: err });
   }
   if (options.oracle && !(await exists(resolve(options.oracle.path)))) throw new InputError(`oracle file not found: ${resolve(options.oracle.path)}`, 'oracle');
   if (options.slices?.length) {

@@ -65,6 +65,12 @@ describe('lockstep (errors)', () => {
     expect(asOf.stderr).toContain('or epoch milliseconds');
   });
 
+  it('verify-consistency refuses a zero --cadence when parsing, naming the option', async () => {
+    const err = (await run(process.execPath, [BIN, 'verify-consistency', '--cadence', '0h']).catch((e: unknown) => e)) as { code: number; stderr: string };
+    expect(err.code).toBe(1);
+    expect(err.stderr).toContain("option '--cadence <duration>' argument '0h' is invalid. the cadence must be longer than 0 (e.g. 1h, 6h)");
+  });
+
   it('materialize without --repo or --bundle, where there is no lockstep.config.ts, names both', async () => {
     const err = (await run(process.execPath, [BIN, 'materialize', '--target', 'redis://127.0.0.1:1'], { cwd: root() }).catch((e: unknown) => e)) as { code: number; stderr: string };
     expect(err.code).toBe(1);

@@ -80,11 +80,15 @@ export function register(program: Command): void {
       return n;
     }, 1e-6)
     .option('--cadence <duration>', "materialize on this cadence (e.g. 6h) instead of each view's interval, to measure a schedule's skew", (v: string) => {
+      let ms: number;
       try {
-        return parseDuration(v);
+        ms = parseDuration(v);
       } catch (e) {
         throw new InvalidArgumentError((e as Error).message);
       }
+      // A zero cadence would materialize at no time at all (it surfaced as "as-of must be a time, got NaN").
+      if (!(ms > 0)) throw new InvalidArgumentError('the cadence must be longer than 0 (e.g. 1h, 6h)');
+      return ms;
     })
     .option('--max-examples <n>', 'explained mismatches kept per model', positiveInt('--max-examples'), 20)
     .option('--force', 'publish the first replayed snapshot even if the target holds a newer one')

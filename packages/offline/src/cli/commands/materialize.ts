@@ -144,7 +144,11 @@ export function register(program: Command): void {
       };
       // Ctrl-C: stop writing, release the lock; nothing is published, readers keep the current snapshot.
       const controller = new AbortController();
-      const stop = () => controller.abort(new InputError('interrupted'));
+      let interruptedBy: NodeJS.Signals | undefined;
+      const stop = (signal: NodeJS.Signals) => {
+        interruptedBy = signal;
+        controller.abort(new InputError('interrupted'));
+      };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       try {
@@ -174,6 +178,12 @@ export function register(program: Command): void {
           );
         }
         if (opts.json) console.log(JSON.stringify(result));
+      } catch (err) {
+        // Interrupted: whatever the store call in flight reported (an abort), say what happened, and stop as a
+        // killed process does.
+        if (!interruptedBy) throw err;
+        console.error(`lockstep materialize: ${interruptedBy}: stopped before finishing; readers see a whole snapshot (the previous one, unless this run had got as far as publishing)`);
+        process.exitCode = interruptedBy === 'SIGINT' ? 130 : 143;
       } finally {
         bar?.stop();
         process.off('SIGINT', stop);

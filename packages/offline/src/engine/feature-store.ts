@@ -249,6 +249,14 @@ export class FeatureStore {
     const startMs = toEpochMs(options.start, 'start');
     const endMs = toEpochMs(options.end, 'end');
     if (endMs <= startMs) throw new InputError(`end (${options.end}) must be after start (${options.start})`, 'end');
+    // Checked before the join, so that the answer is one line and not DuckDB's failed COPY with its SQL.
+    const out = resolve(options.out);
+    if ((await stat(out).catch(() => undefined))?.isDirectory()) throw new InputError(`out ${out} is a folder: give the training set's file path (…/train.parquet)`, 'out');
+    try {
+      await mkdir(dirname(out), { recursive: true });
+    } catch (err) {
+      throw new InputError(`cannot write the training set ${out}: ${(err as Error).message}`, 'out', { cause: err });
+    }
     const lab = this.repo.labels;
     const ts = this.repo.sources[lab.source].timestampField!;
 
@@ -259,8 +267,6 @@ export class FeatureStore {
       spineFilter: `${d.ident(ts)} >= ${d.timestampFromMs(d.bigint(startMs))} AND ${d.ident(ts)} < ${d.timestampFromMs(d.bigint(endMs))}`,
       label: { keyField: lab.key, labelTimes: LABEL_TIMES, name: lab.name },
     });
-    const out = resolve(options.out);
-    await mkdir(dirname(out), { recursive: true });
     const rows = await this.writePointInTime(opts, out, options.chunkRows ?? DEFAULT_CHUNK_ROWS, options.onProgress);
     return {
       path: out,

@@ -88,6 +88,12 @@ describe('lockstep features / dataset', () => {
     expect(empty.code, empty.stderr).toBe(0);
     expect((JSON.parse(empty.stdout) as { rows: number }).rows).toBe(0);
     expect(empty.stderr).toContain('lockstep dataset build: warning: no impressions in [2027-01-01T00:00:00.000Z, 2027-01-02T00:00:00.000Z)');
+    // A folder as --out: one line saying so, not DuckDB's failed COPY and its SQL.
+    const folder = await lockstep([
+      'dataset', 'build', '--repo', repoFile, '--data', join(dir, 'data'), '--work', work, '--model', 'm', '--start', '2026-01-01', '--end', '2026-01-02', '--out', work,
+    ]);
+    expect(folder.code).toBe(1);
+    expect(folder.stderr).toBe(`lockstep: INVALID_INPUT: out ${work} is a folder: give the training set's file path (…/train.parquet)\n`);
   });
 
   it('reports a bad repo and bad input as errors with a non-zero exit', async () => {

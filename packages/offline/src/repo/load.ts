@@ -48,9 +48,9 @@ export async function loadRepo(path: string): Promise<ResolvedRepo> {
   return validateRepo(await importRepoDefinition(path));
 }
 
-/** The loader's message (its first line: Node appends the require stack), with what to do where that is known. */
+/** The loader's message (without the require stack Node appends), with what to do where that is known. */
 async function explainLoadFailure(file: string, err: unknown): Promise<string> {
-  const message = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+  const message = (err instanceof Error ? err.message : String(err)).split(/\n+Require stack:/)[0];
   const code = (err as { code?: unknown }).code;
   if ((code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') && message.includes('@lockstep/offline')) {
     return `${message} (the repo imports lockstep's define helpers: install @lockstep/offline in the project that holds it)`;

@@ -70,6 +70,15 @@ describe('lockstep runs / models / sync / ui', () => {
     expect(compared).toMatch(/ {2}params\.epochs\s+6\s+6/);
   });
 
+  it('refuses a --tracking-uri folder that does not exist, and creates nothing there', async () => {
+    const typo = path.join(dir, '.lockstep', 'trakcing');
+    for (const args of [['runs', 'list'], ['models', 'list']]) {
+      const err = await cli(...args, '--tracking-uri', typo).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'TRACKING_ERROR', message: `no tracking store at ${typo}: nothing has been tracked there (check --tracking-uri)` });
+    }
+    expect(existsSync(typo)).toBe(false);
+  });
+
   it('registers, moves aliases and resolves models', async () => {
     const at = ['--tracking-uri', store];
     const registered = await cli('models', 'register', 'ads-ctr', '--run', seeded.trialIds[0], '--alias', 'staging', ...at);

@@ -3,7 +3,9 @@
  * tracker it names, and plain-text tables.
  */
 import type { Command } from 'commander';
-import { openTracker, type Tracker } from '../../tracking/index.ts';
+import { existsSync } from 'node:fs';
+import { TrackingError } from '@lockstep/sdk';
+import { openTracker, parseTrackingUri, type Tracker } from '../../tracking/index.ts';
 
 export interface TrackingCliOptions {
   trackingUri?: string;
@@ -18,7 +20,19 @@ export function withTrackingUri(command: Command): Command {
   );
 }
 
+/**
+ * The tracker the options name. A folder named explicitly (--tracking-uri, $LOCKSTEP_TRACKING_URI) must exist: a
+ * mistyped path would otherwise become a new, empty store that answers every query with nothing. The default
+ * folder is created as before (a fresh project's `lockstep ui` shows an empty store).
+ */
 export async function trackerFrom(options: TrackingCliOptions): Promise<Tracker> {
+  const named = (options.trackingUri ?? process.env.LOCKSTEP_TRACKING_URI ?? '').trim();
+  if (named) {
+    const target = parseTrackingUri(named);
+    if (target.kind === 'local' && !existsSync(target.root)) {
+      throw new TrackingError('NOT_FOUND', `no tracking store at ${target.root}: nothing has been tracked there (check --tracking-uri)`);
+    }
+  }
   return openTracker(options.trackingUri);
 }
 

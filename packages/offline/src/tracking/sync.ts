@@ -87,6 +87,9 @@ export async function syncToMlflow(source: TrackingBackend, target: TrackingBack
   };
   const progress = options.onProgress ?? (() => undefined);
   const dry = options.dryRun === true;
+  // Reach the server first (one cheap read): with nothing new to copy, a sync that never spoke to it would still
+  // report "copied 0 runs → <url>", even for a server that is down or a mistyped URL.
+  await target.getExperimentByName('Default');
 
   let experiments = await source.searchExperiments();
   if (options.experiments !== undefined) {

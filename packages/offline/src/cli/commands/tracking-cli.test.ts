@@ -15,6 +15,7 @@ import { openTracker } from '../../tracking/tracker.ts';
 import { register as models } from './models.ts';
 import { register as runs } from './runs.ts';
 import { register as sync } from './sync.ts';
+import { freePort } from '../../../../../test/support/redis-server.ts';
 
 const run = promisify(execFile);
 const bin = path.resolve(import.meta.dirname, '../../../bin/lockstep.mjs');
@@ -107,7 +108,10 @@ describe('lockstep runs / models / sync / ui', () => {
     const typo = path.join(dir, 'no-such-store');
     await expect(cli('sync', '--to', fake.url, '--from', typo)).rejects.toThrow(/no local tracking store at .*no-such-store/);
     expect(existsSync(typo)).toBe(false);
-  });
+    // Nothing new to copy still means reaching the server: one that is down is an error, not "copied 0 runs".
+    const down = `http://127.0.0.1:${await freePort()}`;
+    await expect(cli('sync', '--to', down, '--from', store)).rejects.toMatchObject({ code: 'REMOTE_ERROR', message: expect.stringContaining(`could not reach ${down}`) });
+  }, 30_000);
 
   it('serves the UI on the chosen port', async () => {
     const child = spawn(process.execPath, [bin, 'ui', '--port', '0', '--tracking-uri', store], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -59,7 +59,10 @@ export class RespBulkWriter extends RespConnection<Pending> {
 
   #connect(): Socket {
     const socket = this.open((count) => ({ remaining: count, count, setup: true, resolve: () => {} }));
-    socket.on('data', (chunk: Buffer) => this.#onData(socket, chunk));
+    socket.on('data', (chunk: Buffer) => {
+      this.replyProgress();
+      this.#onData(socket, chunk);
+    });
     return socket;
   }
 

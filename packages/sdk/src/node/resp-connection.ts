@@ -30,6 +30,13 @@ export interface RespConnectionOptions {
    * @default 10000
    */
   connectTimeout?: number;
+  /**
+   * With requests waiting, drop the connection when no byte of reply has come for this long: every waiting
+   * request fails with STORE_TIMEOUT (a server that took the commands and went silent would otherwise hold them,
+   * and the callers' memory, forever; a caller's own deadline only stops waiting). 0: no limit.
+   * @default 10000
+   */
+  replyTimeout?: number;
 }
 
 /**
@@ -100,6 +107,8 @@ export abstract class RespConnection<P extends QueuedRequest> {
   readonly #name: string;
   /** Where a plain connection's chunks are read into (reused: each chunk is parsed before the next is read). */
   #readBuffer: Buffer | undefined;
+  /** Armed while requests wait; refreshed by every chunk read (see {@link RespConnectionOptions.replyTimeout}). */
+  #replyTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** `name` is for protocol error messages, e.g. `RESP reader`. */
   constructor(options: RespConnectionOptions, name: string) {
@@ -150,12 +159,18 @@ export abstract class RespConnection<P extends QueuedRequest> {
     const onread = readBuffer && {
       buffer: readBuffer,
       callback: (bytes: number) => {
+        this.replyProgress();
         onData(socket, readBuffer, bytes);
         return true;
       },
     };
     const socket: Socket = this.open(setup, onread);
-    if (!onread) socket.on('data', (chunk: Buffer) => onData(socket, chunk, chunk.length));
+    if (!onread) {
+      socket.on('data', (chunk: Buffer) => {
+        this.replyProgress();
+        onData(socket, chunk, chunk.length);
+      });
+    }
     return socket;
   }
 
@@ -166,12 +181,38 @@ export abstract class RespConnection<P extends QueuedRequest> {
   protected enqueue(socket: Socket, pending: P): void {
     if (this.queue.length === 0) socket.ref();
     this.queue.push(pending);
+    this.#armReplyTimer(socket);
   }
 
   /** The request at the head of the queue got its replies. */
   protected dequeue(socket: Socket): void {
     this.queue.shift();
-    if (this.queue.length === 0) socket.unref();
+    if (this.queue.length === 0) {
+      socket.unref();
+      this.#disarmReplyTimer();
+    }
+  }
+
+  /** Bytes of reply arrived: the wait for the rest starts over. A subclass reading chunks itself calls it. */
+  protected replyProgress(): void {
+    this.#replyTimer?.refresh();
+  }
+
+  #armReplyTimer(socket: Socket): void {
+    const ms = this.options.replyTimeout ?? 10_000;
+    if (this.#replyTimer || !(ms > 0)) return;
+    this.#replyTimer = setTimeout(() => {
+      this.#replyTimer = undefined;
+      const where = this.options.path ?? `${this.options.host ?? '127.0.0.1'}:${this.options.port ?? 6379}`;
+      this.fail(new StoreError(`${this.#name} ${where}: no answer within ${ms} ms (connection dropped)`, { timeout: true }), socket);
+      socket.destroy();
+    }, ms);
+    this.#replyTimer.unref();
+  }
+
+  #disarmReplyTimer(): void {
+    clearTimeout(this.#replyTimer);
+    this.#replyTimer = undefined;
   }
 
   /**
@@ -210,6 +251,7 @@ export abstract class RespConnection<P extends QueuedRequest> {
   /** Fail every request waiting on `socket` (the current one when absent) and forget the connection. */
   protected fail(err: unknown, socket: Socket | undefined = this.socket): void {
     if (socket !== this.socket) return;
+    this.#disarmReplyTimer();
     this.socket = undefined;
     this.tail = undefined;
     const queue = this.queue;

@@ -53,10 +53,12 @@ describe('ValkeyStore without a server', () => {
     }
   });
 
-  it('fails a command a server takes and never answers with STORE_TIMEOUT, instead of hanging; close does not hang', async () => {
+  it('fails a command or a read a server takes and never answers with STORE_TIMEOUT, instead of hanging; close does not hang', async () => {
     // A server that accepts connections and reads, but never writes a byte back.
     const sockets: import('node:net').Socket[] = [];
-    const silent = createServer((socket) => void sockets.push(socket.on('data', () => {})));
+    /** The server side of the connections that were sent an MGET (the store's feature reads). */
+    const readers = new Set<import('node:net').Socket>();
+    const silent = createServer((socket) => void sockets.push(socket.on('data', (b: Buffer) => void (b.includes('MGET') && readers.add(socket)))));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const { port } = silent.address() as { port: number };
     const store = new ValkeyStore({ url: `redis://127.0.0.1:${port}`, redisOptions: { commandTimeout: 300 } });
@@ -66,6 +68,19 @@ describe('ValkeyStore without a server', () => {
       expect(err).toBeInstanceOf(StoreError);
       expect(err).toMatchObject({ code: 'STORE_TIMEOUT', message: `RESP redis://127.0.0.1:${port}: no answer within 300 ms` });
       expect(performance.now() - t0).toBeLessThan(3000);
+      // Feature reads go over a connection of the store's own: the same bound, and a read whose caller stopped
+      // waiting (its deadline) is not held forever either: the connection is dropped, the next read opens another.
+      const view = { name: 'ads', schemaHash: 'h', features: [{ name: 'ctr', dtype: 'float64' as const, default: null }] };
+      const read = () => store.readRows([{ view, entities: [[1]] }], { project: 'p' });
+      const t2 = performance.now();
+      expect(await read().catch((e: unknown) => e)).toMatchObject({ code: 'STORE_TIMEOUT', message: `RESP reader 127.0.0.1:${port}: no answer within 300 ms (connection dropped)` });
+      expect(performance.now() - t2).toBeLessThan(3000);
+      const late = await store.readRows([{ view, entities: [[2]] }], { project: 'p', signal: AbortSignal.timeout(20) }).catch((e: unknown) => e);
+      expect(late).toMatchObject({ code: 'STORE_TIMEOUT' });
+      await new Promise((r) => setTimeout(r, 500));
+      // Every connection the reads were sent on has been dropped by the client (the late read's too).
+      expect(readers.size).toBeGreaterThanOrEqual(2);
+      expect([...readers].filter((socket) => !socket.closed)).toEqual([]);
       const t1 = performance.now();
       await store.close();
       expect(performance.now() - t1).toBeLessThan(1500);

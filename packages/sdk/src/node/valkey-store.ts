@@ -103,6 +103,8 @@ function plainConnection(redis: Redis): RespConnectionOptions | undefined {
     password: o.password,
     db: o.db,
     connectTimeout: o.connectTimeout,
+    // The client's command timeout bounds the wait for a reply on these connections too.
+    replyTimeout: o.commandTimeout,
   };
 }
 

@@ -4,6 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -172,6 +174,24 @@ describe.skipIf(!requireBinary('redis-server'))('ad server on redis-server (Valk
     } finally {
       await gateway.close();
     }
+  });
+
+  it('main.ts stops on SIGTERM within its grace period even while a client stalls mid-request', async () => {
+    const run = runMain(['--bundle', dir, '--store', redis.url, '--port', '0', '--grace-ms', '300']);
+    const deadline = Date.now() + 30_000;
+    while (!/http:\/\/\S+:\d+/.test(run.out()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const [, port] = run.out().match(/http:\/\/127\.0\.0\.1:(\d+)/) ?? [];
+    expect(port, `no listening line; stderr: ${run.err()}`).toBeDefined();
+    // Headers and half a body, then nothing: Node's own request timeout would wait minutes for the rest.
+    const stalled = connect(Number(port), '127.0.0.1');
+    await once(stalled, 'connect');
+    stalled.write('POST /rank HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"user":');
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = Date.now();
+    run.kill();
+    expect(await run.exit).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    stalled.destroy();
   });
 
   it('refuses to start on a bad argument (exit 1, the error on stderr)', async () => {

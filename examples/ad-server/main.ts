@@ -16,7 +16,7 @@ import { InputError, LockstepError, type OnlineStore } from '@lockstep/sdk';
 import { UpstashStore, ValkeyStore, createScorer } from '@lockstep/sdk/node';
 import { createAdServer } from './app.ts';
 
-const USAGE = 'usage: main.ts --bundle <dir> --store <redis://…|http(s)://…> [--token T] [--port 8080] [--host 127.0.0.1] [--deadline-ms 5] [--model-version V]';
+const USAGE = 'usage: main.ts --bundle <dir> --store <redis://…|http(s)://…> [--token T] [--port 8080] [--host 127.0.0.1] [--deadline-ms 5] [--model-version V] [--grace-ms 5000]';
 
 function numberOption(value: string, name: string, ok: (n: number) => boolean): number {
   const n = Number(value);
@@ -48,6 +48,8 @@ const OPTIONS = {
   host: { type: 'string', default: '127.0.0.1' },
   'deadline-ms': { type: 'string', default: '5' },
   'model-version': { type: 'string' },
+  // After SIGINT/SIGTERM, how long requests in flight get before their connections are cut.
+  'grace-ms': { type: 'string', default: '5000' },
 } as const;
 
 function parse(argv: string[]) {
@@ -66,6 +68,7 @@ async function main(argv: string[]): Promise<void> {
   if (!storeUrl) throw new InputError(`--store is required (or LOCKSTEP_STORE_URL)\n${USAGE}`, 'store');
   const port = numberOption(values.port, 'port', (n) => Number.isInteger(n) && n >= 0 && n < 65536);
   const deadlineMs = numberOption(values['deadline-ms'], 'deadline-ms', (n) => n > 0);
+  const graceMs = numberOption(values['grace-ms'], 'grace-ms', (n) => n >= 0);
 
   const store = openStore(storeUrl, values.token ?? process.env.LOCKSTEP_STORE_TOKEN);
   let scorer;
@@ -97,8 +100,16 @@ async function main(argv: string[]): Promise<void> {
   const shutdown = async () => {
     if (closing) return;
     closing = true;
-    // Stop accepting, let requests in flight finish, then free the engine and the store connection.
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    // Stop accepting, let requests in flight finish, then free the engine and the store connection. Idle
+    // keep-alive connections are closed at once; after a grace period (a client that stalls mid-request, or one
+    // that keeps sending on its connection) the rest are cut, so a shutdown cannot be held off indefinitely.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // serve() without createServer options makes a node:http server.
+    const http = server as import('node:http').Server;
+    http.closeIdleConnections();
+    const grace = setTimeout(() => http.closeAllConnections(), graceMs);
+    await closed;
+    clearTimeout(grace);
     await scorer.close();
     await store.close();
   };

@@ -3,6 +3,7 @@
  * break ties deterministically (candidate id ascending, then request position), and price each winner with the
  * generalised second price.
  */
+import { InputError } from '../errors.ts';
 import type { Fields, RankedCandidate } from './types.ts';
 
 export interface RankInput<A extends object> {
@@ -26,6 +27,12 @@ function compareIds(a: unknown, b: unknown): number {
 
 export function rankCandidates<A extends object>(input: RankInput<A>): { ranked: Array<RankedCandidate<A>>; belowReserve: number } {
   const { candidates, scores, bidField, idField, reserve } = input;
+  // A NaN reserve priced every winner NaN; a negative limit dropped winners from the end; a string passed through.
+  if (typeof reserve !== 'number' || !(reserve >= 0) || reserve === Infinity) throw new InputError(`reserve must be a finite number ≥ 0, got ${String(reserve)}`, 'reserve');
+  if (typeof input.limit !== 'number' || !(input.limit >= 0) || (!Number.isInteger(input.limit) && input.limit !== Infinity)) {
+    throw new InputError(`limit must be an integer ≥ 0, got ${String(input.limit)}`, 'limit');
+  }
+  if (typeof bidField !== 'string' || bidField === '') throw new InputError(`bidField must be a field name, got ${String(bidField)}`, 'bidField');
   const eligible: Array<RankedCandidate<A>> = [];
   for (let i = 0; i < candidates.length; i++) {
     const bid = (candidates[i] as Fields)[bidField];

@@ -237,6 +237,22 @@ describe('score()', () => {
     // An empty candidate list is a valid request.
     expect((await scorer.score({ user: { user_id: 1 }, context: { device: 'ios' }, candidates: [] })).scores).toEqual([]);
   });
+
+  it('refuses options that are not what they claim, naming the option (a NaN deadline used to mean none)', async () => {
+    const { store } = await setup();
+    const bundle = await makeScorerBundle();
+    const refused = (options: Record<string, unknown>) => createScorer({ bundle, store, ...options } as never).catch((e: unknown) => e);
+    expect(await refused({ deadlineMs: Number.NaN })).toMatchObject({ code: 'INVALID_INPUT', field: 'deadlineMs' });
+    expect(await refused({ deadlineMs: '5' })).toMatchObject({ code: 'INVALID_INPUT', field: 'deadlineMs' });
+    expect(await refused({ maxCandidates: -1 })).toMatchObject({ code: 'INVALID_INPUT', field: 'maxCandidates' });
+    expect(await refused({ maxCandidates: Number.NaN })).toMatchObject({ code: 'INVALID_INPUT', field: 'maxCandidates' });
+    expect(await refused({ strict: 'no' })).toMatchObject({ code: 'INVALID_INPUT', field: 'strict' });
+    const scorer = await createScorer({ bundle, store, deadlineMs: Infinity });
+    expect(await scorer.score(request(), { deadlineMs: Number.NaN }).catch((e: unknown) => e)).toMatchObject({ field: 'deadlineMs' });
+    for (const [options, field] of [[{ reserve: Number.NaN }, 'reserve'], [{ reserve: '0.5' }, 'reserve'], [{ limit: -1 }, 'limit'], [{ limit: 1.5 }, 'limit'], [{ bidField: '' }, 'bidField']] as const) {
+      expect(await scorer.rank(request(), options as never).catch((e: unknown) => e), field).toMatchObject({ code: 'INVALID_INPUT', field });
+    }
+  });
 });
 
 describe('rank()', () => {

@@ -9,7 +9,7 @@
  * A store outage or a missed deadline never throws (unless `strict`): the affected features take their training
  * defaults and the result lists them with the reason. Bad requests throw an InputError naming the field.
  */
-import { BundleError, EngineError, LockstepError, StoreError } from '../errors.ts';
+import { BundleError, EngineError, InputError, LockstepError, StoreError } from '../errors.ts';
 import { MANIFEST_FILE, sha256Hex } from '../bundle/verify.ts';
 import type { EngineBackend } from '../engine/types.ts';
 import type { FeatureRow } from '../online-format.ts';
@@ -153,6 +153,18 @@ export async function createScorer(options: CreateScorerOptions): Promise<Scorer
 
 const NO_CONTEXT: Fields = Object.freeze({});
 
+/**
+ * The options a scorer and each call share. A deadline that is not a number (NaN, '5') used to mean no deadline
+ * at all, and a strict flag that was not a boolean counted as true.
+ */
+function checkCallOptions(options: { deadlineMs?: unknown; strict?: unknown }): void {
+  const { deadlineMs, strict } = options;
+  if (deadlineMs !== undefined && !(typeof deadlineMs === 'number' && deadlineMs >= 0)) {
+    throw new InputError(`deadlineMs must be a number of milliseconds ≥ 0 (Infinity: no deadline), got ${String(deadlineMs)}`, 'deadlineMs');
+  }
+  if (strict !== undefined && typeof strict !== 'boolean') throw new InputError(`strict must be true or false, got ${String(strict)}`, 'strict');
+}
+
 class ScorerImpl implements Scorer {
   readonly cache: EntityCache | undefined;
   readonly #store: OnlineStore;
@@ -177,6 +189,10 @@ class ScorerImpl implements Scorer {
     cache: EntityCache | undefined,
   ) {
     this.#store = options.store;
+    checkCallOptions(options);
+    if (options.maxCandidates !== undefined && !(Number.isInteger(options.maxCandidates) && options.maxCandidates >= 1)) {
+      throw new InputError(`maxCandidates must be an integer ≥ 1, got ${String(options.maxCandidates)}`, 'maxCandidates');
+    }
     this.#deadlineMs = options.deadlineMs ?? 5;
     this.#strict = options.strict ?? false;
     this.#maxCandidates = options.maxCandidates ?? 1000;
@@ -193,6 +209,7 @@ class ScorerImpl implements Scorer {
   }
 
   async score<U extends object, C extends object, A extends object>(request: ScoreRequest<U, C, A>, options: ScoreOptions = {}): Promise<ScoreResult> {
+    if (options.deadlineMs !== undefined || options.strict !== undefined) checkCallOptions(options);
     if (this.#closed) throw new EngineError('the scorer is closed');
     const m = this.#current;
     m.inflight++;

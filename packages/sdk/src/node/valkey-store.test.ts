@@ -32,6 +32,10 @@ describe('ValkeyStore without a server', () => {
     }
   });
 
+  it('refuses a URL it cannot parse with a StoreError naming it', () => {
+    expect(() => new ValkeyStore({ url: 'redis://[zz' })).toThrow(new StoreError('ValkeyStore: redis://[zz is not a valid URL'));
+  });
+
   it('fails feature reads at once, over their own connection: no back-off between attempts', async () => {
     const port = await closedPort();
     const store = new ValkeyStore({ url: `redis://127.0.0.1:${port}` });

@@ -214,6 +214,8 @@ export class ValkeyStore extends OnlineStoreCore {
       where = 'configured client';
     } else {
       if (!/^rediss?:\/\//.test(options.url)) throw new StoreError(`ValkeyStore needs a redis:// or rediss:// URL, got ${options.url}`);
+      // iovalkey parses it with the WHATWG URL parser, whose TypeError names neither the store nor the URL.
+      if (!URL.canParse(options.url)) throw new StoreError(`ValkeyStore: ${options.url.replace(/\/\/[^@/]*@/, '//***@')} is not a valid URL`);
       redis = new Redis(options.url, {
         enableAutoPipelining: false,
         maxRetriesPerRequest: 1,

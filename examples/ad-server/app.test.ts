@@ -98,6 +98,14 @@ describe('ad server on the MemoryStore', () => {
     }
     const tooBig = await createAdServer({ scorer, maxBodyBytes: 100 }).request('/rank', { method: 'POST', body: JSON.stringify(good) });
     expect(tooBig.status).toBe(413);
+    // Not JSON by its content type: 415, even when the text would parse. The path with another method: 405.
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
+      const res = await app.request('/rank', { method: 'POST', headers: { 'content-type': type }, body: JSON.stringify(good) });
+      expect([type, res.status, ((await res.json()) as { error: { code: string } }).error.code]).toEqual([type, 415, 'UNSUPPORTED_MEDIA_TYPE']);
+    }
+    expect((await app.request('/rank', { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(good) })).status).toBe(200);
+    const get = await app.request('/rank');
+    expect([get.status, get.headers.get('allow'), ((await get.json()) as { error: { code: string } }).error.code]).toEqual([405, 'POST', 'METHOD_NOT_ALLOWED']);
   });
 
   it('answers /healthz and /readyz', async () => {
@@ -156,7 +164,7 @@ describe.skipIf(!requireBinary('redis-server'))('ad server on redis-server (Valk
       expect(res.status).toBe(200);
       const answer = (await res.json()) as RankAnswer;
       expect(answer.ads).toEqual(await expected(scorer, request, 0, 4));
-      expect((await fetch(`${url}/rank`, { method: 'POST', body: 'nope' })).status).toBe(400);
+      expect((await fetch(`${url}/rank`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'nope' })).status).toBe(400);
     } finally {
       run.kill();
     }

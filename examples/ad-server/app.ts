@@ -141,6 +141,12 @@ export function createAdServer(options: AdServerOptions): Hono {
       onError: (c) => c.json({ error: { code: 'INVALID_REQUEST', message: `the body is larger than ${maxBodyBytes} bytes` } }, 413),
     }),
     async (c) => {
+      // JSON only: a form or plain text that happens to parse as JSON is a client bug to report, not to guess at.
+      // No content type at all is taken as JSON (the simplest clients send none).
+      const type = c.req.header('content-type');
+      if (type !== undefined && !/^application\/(?:[\w.+-]*\+)?json\s*(?:;|$)/i.test(type)) {
+        return c.json({ error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: `the body must be application/json, got ${excerpt(type, 100)}` } }, 415);
+      }
       const text = await c.req.text();
       let body: unknown;
       try {
@@ -170,6 +176,9 @@ export function createAdServer(options: AdServerOptions): Hono {
       return c.json(answer);
     },
   );
+
+  // The right path with the wrong method: say so (405 with Allow), not 404.
+  app.all('/rank', (c) => c.json({ error: { code: 'METHOD_NOT_ALLOWED', message: `${c.req.method} /rank: use POST` } }, 405, { Allow: 'POST' }));
 
   return app;
 }

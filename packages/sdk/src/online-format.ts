@@ -17,14 +17,17 @@ export const ONLINE_FORMAT_VERSION = 1;
 /** A join-key value: strings and integers are supported. */
 export type KeyPart = string | number;
 
-/** Encodes one entity's join-key values. Numbers must be integers (floats make ambiguous keys). */
+/**
+ * Encodes one entity's join-key values. Numbers must be safe integers (|n| ≤ 2^53 − 1): floats make ambiguous keys,
+ * and so do integers past 2^53 (2^60 and 2^60 + 1 are the same double; 1e21 would be written "1e+21").
+ */
 export function encodeEntityKey(parts: readonly KeyPart[]): string {
   let out = '';
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i];
     let s: string;
     if (typeof p === 'number') {
-      if (!Number.isInteger(p)) throw new InputError(`entity key part ${i} must be an integer or a string, got ${p}`);
+      if (!Number.isSafeInteger(p)) throw new InputError(`entity key part ${i} must be a safe integer (|n| ≤ 2^53 − 1) or a string, got ${p}`);
       s = String(p);
     } else if (typeof p === 'string') {
       s = p.includes('%') || p.includes('|') ? p.replace(/%/g, '%25').replace(/\|/g, '%7C') : p;

@@ -233,6 +233,8 @@ describe('score()', () => {
     expect(await bad({ user: { user_id: 1 }, context: { device: 'ios' }, candidates: {} })).toMatchObject({ field: 'candidates' });
     expect(await bad({ user: { user_id: 1 }, context: { device: 'ios' }, candidates: candidates(Array.from({ length: 11 }, (_, i) => i)) })).toMatchObject({ field: 'candidates' });
     expect(await bad(null)).toBeInstanceOf(InputError);
+    // A finite number that means nothing: a time no Date holds (it defaulted every feature without a word).
+    expect(await bad({ user: { user_id: 1 }, context: { device: 'ios', ts: 1e300 }, candidates: [] })).toMatchObject({ field: 'context.ts' });
     expect(reads).toHaveLength(0);
     // An empty candidate list is a valid request.
     expect((await scorer.score({ user: { user_id: 1 }, context: { device: 'ios' }, candidates: [] })).scores).toEqual([]);

@@ -13,7 +13,8 @@ export function isObject(x: unknown): x is Fields {
 
 function isValid(value: unknown, type: FieldCheck['type']): boolean {
   if (type === 'string') return typeof value === 'string';
-  if (typeof value === 'number') return Number.isFinite(value);
+  // A timestamp a Date can hold (±8.64e15 ms); anything further out would default every feature without a word.
+  if (typeof value === 'number') return type === 'timestamp' ? Math.abs(value) <= 8.64e15 : Number.isFinite(value);
   return type === 'timestamp' && value instanceof Date && !Number.isNaN(value.getTime());
 }
 
@@ -21,7 +22,7 @@ function isValid(value: unknown, type: FieldCheck['type']): boolean {
 function invalid(value: unknown, type: FieldCheck['type'], path: string): never {
   if (value === undefined || value === null) throw new InputError(`${path} is required (${type})`, path);
   const got = value instanceof Date ? 'an invalid Date' : typeof value === 'number' ? String(value) : typeof value;
-  const want = type === 'timestamp' ? 'a timestamp (epoch ms or Date)' : type === 'number' ? 'a finite number' : 'a string';
+  const want = type === 'timestamp' ? "a timestamp (epoch ms within a Date's range, or a Date)" : type === 'number' ? 'a finite number' : 'a string';
   throw new InputError(`${path} must be ${want}, got ${got}`, path);
 }
 

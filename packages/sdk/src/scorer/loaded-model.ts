@@ -168,7 +168,14 @@ export async function loadModel(bundle: LoadedBundle, engines: CreateEngineOptio
   const { manifest } = bundle;
   const vectorizer = compileVectorizer(manifest.input);
   const scopeOf = new Map<string, Scope>();
-  for (const f of manifest.requestFields ?? []) scopeOf.set(f.name, f.scope);
+  // The manifest is not under its own checksums (its hash is the model's id): a field of an unknown type or
+  // scope would check requests against nothing ("must be a string, got string") instead of failing here.
+  for (const [i, f] of (manifest.requestFields ?? []).entries()) {
+    if (typeof f?.name !== 'string' || !['string', 'number', 'timestamp'].includes(f.type) || !['user', 'context', 'candidate'].includes(f.scope)) {
+      throw new BundleError('BUNDLE_INVALID', `manifest.json: requestFields[${i}] must be { name, type: string|number|timestamp, scope: user|context|candidate }, got ${JSON.stringify(f)}`);
+    }
+    scopeOf.set(f.name, f.scope);
+  }
 
   const timestampField = manifest.input.timestampField ?? 'ts';
   const checks: FieldCheck[] = (manifest.requestFields ?? [])

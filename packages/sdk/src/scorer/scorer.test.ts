@@ -308,6 +308,12 @@ describe('hot swap', () => {
     damaged.set('model.onnx', bytes);
     await expect(scorer.swap(damaged)).rejects.toMatchObject({ code: 'CHECKSUM_MISMATCH' });
     await expect(scorer.swap(new Map([['manifest.json', new TextEncoder().encode('{')]]))).rejects.toBeInstanceOf(BundleError);
+    // A hand-edited manifest (it is not under its own checksums) with a request field of an unknown type.
+    const edited = await makeScorerBundle({ seed: 4 });
+    const manifest = JSON.parse(new TextDecoder().decode(edited.get('manifest.json'))) as { requestFields: Array<{ type: string }> };
+    manifest.requestFields[0].type = 'weird';
+    edited.set('manifest.json', new TextEncoder().encode(JSON.stringify(manifest)));
+    await expect(scorer.swap(edited)).rejects.toMatchObject({ code: 'BUNDLE_INVALID', message: expect.stringMatching(/^manifest\.json: requestFields\[0\] must be \{ name, type: string\|number\|timestamp/) });
     expect(scorer.model.id).toBe(info.id);
     expect((await scorer.score(request())).scores).toEqual(after.scores);
   });

@@ -33,6 +33,17 @@ export function rankCandidates<A extends object>(input: RankInput<A>): { ranked:
     throw new InputError(`limit must be an integer ≥ 0, got ${String(input.limit)}`, 'limit');
   }
   if (typeof bidField !== 'string' || bidField === '') throw new InputError(`bidField must be a field name, got ${String(bidField)}`, 'bidField');
+  // One ad, one slot: the same id twice would win two positions at two prices.
+  if (idField) {
+    const seen = new Map<unknown, number>();
+    for (let i = 0; i < candidates.length; i++) {
+      const id = (candidates[i] as Fields)[idField];
+      if (id === undefined || id === null) continue;
+      const first = seen.get(id);
+      if (first !== undefined) throw new InputError(`candidates[${i}].${idField} repeats candidates[${first}].${idField} (${String(id)}): an ad takes one slot`, `candidates[${i}].${idField}`);
+      seen.set(id, i);
+    }
+  }
   const eligible: Array<RankedCandidate<A>> = [];
   for (let i = 0; i < candidates.length; i++) {
     const bid = (candidates[i] as Fields)[bidField];

@@ -281,6 +281,13 @@ describe('rank()', () => {
     const twins = { user: { user_id: 1 }, context: { ts: TS, device: 'ios' }, candidates: [9, 3, 7].map((id) => ({ ad_id: 1, id, advertiser_id: 1, category: 'c1', bid: 1 })) };
     const tie = await scorer.rank(twins, { idField: 'id' });
     expect(tie.ranked.map((c) => c.candidate.id)).toEqual([3, 7, 9]);
+    // The same ad twice would take two slots: refused, naming the repeat.
+    const repeated = { ...twins, candidates: [...twins.candidates, { ...twins.candidates[1], bid: 2 }] };
+    expect(await scorer.rank(repeated, { idField: 'id' }).catch((e: unknown) => e)).toMatchObject({
+      code: 'INVALID_INPUT',
+      field: 'candidates[3].id',
+      message: 'candidates[3].id repeats candidates[1].id (3): an ad takes one slot',
+    });
   });
 });
 

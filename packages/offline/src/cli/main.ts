@@ -11,7 +11,7 @@ const program = new Command('lockstep')
   .description('lockstep: real-time ad click prediction: features, training, bundles, online store, scoring')
   // One line pointing at the help, not the whole help (50 lines for `train`) after every mistyped option.
   .showHelpAfterError('(add --help for the options)');
-// Not commander's .version(string): the commit costs two git calls, so it is computed only when asked for. It is
+// Not commander's .version(string): the commit costs up to three git calls, so it is computed only when asked for. It is
 // the code version bundles record.
 program.option('-V, --version', 'print the version (the package version and the git commit of the checkout, or the one a build was made from)').on('option:version', () => {
   console.log(codeVersion());

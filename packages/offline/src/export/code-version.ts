@@ -12,7 +12,6 @@ import { fileURLToPath } from 'node:url';
 
 let cached: string | undefined;
 
-/** This package's folder and package.json: the nearest one above this file (src/ and the build differ in depth). */
 interface OwnPackageJson {
   version: string;
   /** Written by the build (scripts/build-package.ts): the commit built from, and whether tracked files differed. */
@@ -20,6 +19,7 @@ interface OwnPackageJson {
   gitDirty?: boolean;
 }
 
+/** This package's folder and package.json: the nearest one above this file (src/ and the build differ in depth). */
 function ownPackage(): { dir: string; pkg: OwnPackageJson } {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {

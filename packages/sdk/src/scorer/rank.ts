@@ -25,12 +25,16 @@ function compareIds(a: unknown, b: unknown): number {
   return 0;
 }
 
-export function rankCandidates<A extends object>(input: RankInput<A>): { ranked: Array<RankedCandidate<A>>; belowReserve: number } {
-  const { candidates, scores, bidField, idField, reserve } = input;
+/**
+ * Refuses an auction that cannot be run as asked (InputError naming the option or the repeated candidate). Needs no
+ * scores, so a scorer checks before it scores.
+ */
+export function checkRankInput<A extends object>(input: Omit<RankInput<A>, 'scores'>): void {
+  const { candidates, bidField, idField, reserve, limit } = input;
   // A NaN reserve priced every winner NaN; a negative limit dropped winners from the end; a string passed through.
   if (typeof reserve !== 'number' || !(reserve >= 0) || reserve === Infinity) throw new InputError(`reserve must be a finite number ≥ 0, got ${String(reserve)}`, 'reserve');
-  if (typeof input.limit !== 'number' || !(input.limit >= 0) || (!Number.isInteger(input.limit) && input.limit !== Infinity)) {
-    throw new InputError(`limit must be an integer ≥ 0, got ${String(input.limit)}`, 'limit');
+  if (typeof limit !== 'number' || !(limit >= 0) || (!Number.isInteger(limit) && limit !== Infinity)) {
+    throw new InputError(`limit must be an integer ≥ 0, got ${String(limit)}`, 'limit');
   }
   if (typeof bidField !== 'string' || bidField === '') throw new InputError(`bidField must be a field name, got ${String(bidField)}`, 'bidField');
   // One ad, one slot: the same id twice would win two positions at two prices.
@@ -44,6 +48,17 @@ export function rankCandidates<A extends object>(input: RankInput<A>): { ranked:
       seen.set(id, i);
     }
   }
+}
+
+/** Ranks scored candidates (see the module); refuses what {@link checkRankInput} refuses. */
+export function rankCandidates<A extends object>(input: RankInput<A>): { ranked: Array<RankedCandidate<A>>; belowReserve: number } {
+  checkRankInput(input);
+  return rankChecked(input);
+}
+
+/** {@link rankCandidates} for an input already checked. */
+export function rankChecked<A extends object>(input: RankInput<A>): { ranked: Array<RankedCandidate<A>>; belowReserve: number } {
+  const { candidates, scores, bidField, idField, reserve } = input;
   const eligible: Array<RankedCandidate<A>> = [];
   for (let i = 0; i < candidates.length; i++) {
     const bid = (candidates[i] as Fields)[bidField];

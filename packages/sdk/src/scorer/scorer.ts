@@ -21,7 +21,7 @@ import { type CachePolicy, type LoadedModel, cacheCandidateViews, loadModel } fr
 import { type ViewEntities, collectEntities, entityOf, rememberTerms } from './request-entities.ts';
 import { assembleVectors, takeBuffers } from './row-assembly.ts';
 import { resolveEntities } from './resolve-entities.ts';
-import { rankCandidates } from './rank.ts';
+import { checkRankInput, rankChecked } from './rank.ts';
 import type {
   DefaultedReason,
   Fields,
@@ -357,15 +357,18 @@ class ScorerImpl implements Scorer {
 
   async rank<U extends object, C extends object, A extends object>(request: ScoreRequest<U, C, A>, options: RankOptions = {}): Promise<RankResult<A>> {
     const model = this.#current;
-    const result = await this.score(request, options);
-    const { ranked, belowReserve } = rankCandidates({
-      candidates: request.candidates,
-      scores: result.scores,
+    const auction = {
+      // A request that is not even an object is score()'s to refuse, with its message.
+      candidates: (request as ScoreRequest<U, C, A> | null)?.candidates,
       bidField: options.bidField ?? 'bid',
       idField: options.idField ?? model.candidateIdField ?? 'id',
       reserve: options.reserve ?? 0,
       limit: options.limit ?? Infinity,
-    });
+    };
+    // Before the store is read: an auction that cannot run costs nothing.
+    if (Array.isArray(auction.candidates)) checkRankInput({ ...auction, candidates: auction.candidates });
+    const result = await this.score(request, options);
+    const { ranked, belowReserve } = rankChecked({ ...auction, candidates: request.candidates, scores: result.scores });
     return { ...result, ranked, belowReserve };
   }
 
